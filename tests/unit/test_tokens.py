@@ -1,0 +1,126 @@
+"""Access tokens: signing, rotation by key id, and what the authenticator accepts."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+import pytest
+
+from user_service.adapters.jwt_tokens import AUDIENCE, ISSUER, JwtCodec, TokenInvalid, key_id
+from user_service.domain.authentication import TokenAuthenticator
+from user_service.domain.errors import Unauthenticated
+from user_service.domain.model import Role
+
+OLD = "old-secret-" + "0123456789" * 6  # 64+ bytes: long enough even for the HS512 forgery
+NEW = "new-secret-" + "0123456789" * 6
+
+
+def claims(**overrides):
+    return {"sub": str(uuid.uuid4()), "roles": ["user"], "sid": "s1", "jti": "t1", **overrides}
+
+
+def test_a_token_decodes_to_its_claims_with_issuer_audience_and_expiry():
+    token = JwtCodec([NEW]).encode(claims(sub="abc"), ttl_seconds=60)
+
+    decoded = JwtCodec([NEW]).decode(token)
+
+    assert decoded["sub"] == "abc"
+    assert decoded["iss"] == ISSUER
+    assert decoded["aud"] == AUDIENCE
+    assert decoded["exp"] - decoded["iat"] == 60
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT", "kid": key_id(NEW)}
+
+
+def test_tokens_signed_with_the_previous_secret_verify_during_rotation():
+    old_token = JwtCodec([OLD]).encode(claims(), ttl_seconds=60)
+    rotating = JwtCodec([NEW, OLD])
+
+    assert rotating.decode(old_token)["jti"] == "t1"
+    assert jwt.get_unverified_header(rotating.encode(claims(), 60))["kid"] == key_id(NEW)
+    with pytest.raises(TokenInvalid):
+        JwtCodec([NEW]).decode(old_token)
+
+
+def test_key_ids_do_not_reveal_the_secret():
+    assert NEW not in key_id(NEW)
+    assert key_id(NEW) != key_id(OLD)
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda: jwt.encode(
+            {**claims(), "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) - 60, "iat": 0},
+            NEW,
+            headers={"kid": key_id(NEW)},
+        ),
+        lambda: jwt.encode(
+            {**claims(), "iss": "someone-else", "aud": AUDIENCE, "exp": int(time.time()) + 60, "iat": 0},
+            NEW,
+            headers={"kid": key_id(NEW)},
+        ),
+        lambda: jwt.encode(
+            {**claims(), "iss": ISSUER, "aud": "other-service", "exp": int(time.time()) + 60, "iat": 0},
+            NEW,
+            headers={"kid": key_id(NEW)},
+        ),
+        lambda: jwt.encode(
+            {"sub": "x", "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60, "iat": 0},
+            NEW,
+            headers={"kid": key_id(NEW)},
+        ),
+        lambda: jwt.encode(
+            {**claims(), "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60, "iat": 0},
+            NEW,
+            algorithm="HS512",
+            headers={"kid": key_id(NEW)},
+        ),
+        lambda: jwt.encode(
+            {**claims(), "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60, "iat": 0},
+            "",
+            algorithm="none",
+            headers={"kid": key_id(NEW)},
+        ),
+        lambda: "not.a.token",
+    ],
+    ids=[
+        "expired",
+        "other-issuer",
+        "other-audience",
+        "missing-jti",
+        "other-algorithm",
+        "unsigned",
+        "garbage",
+    ],
+)
+def test_bad_tokens_are_invalid(forge):
+    with pytest.raises(TokenInvalid):
+        JwtCodec([NEW]).decode(forge(), required=("sid", "roles"))
+
+
+def test_the_authenticator_turns_a_good_token_into_a_principal():
+    user_id = uuid.uuid4()
+    codec = JwtCodec([NEW])
+    token = codec.encode(
+        claims(sub=str(user_id), roles=["admin", "user"], sid="session-1", jti="token-1"), 60
+    )
+
+    principal = TokenAuthenticator(codec)(token)
+
+    assert principal.user_id == user_id
+    assert principal.roles == {Role.ADMIN, Role.USER}
+    assert principal.session_id == "session-1"
+    assert principal.token_id == "token-1"
+
+
+@pytest.mark.parametrize("bad", [{"roles": ["emperor"]}, {"sub": "not-a-uuid"}, {"roles": "user"}])
+def test_the_authenticator_refuses_tokens_with_bad_claims(bad):
+    codec = JwtCodec([NEW])
+    token = codec.encode(claims(**bad), 60)
+
+    with pytest.raises(Unauthenticated) as refused:
+        TokenAuthenticator(codec)(token)
+
+    assert refused.value.reason == "INVALID_TOKEN"

@@ -1,0 +1,1 @@
+"""user-service: user accounts and user balances over gRPC."""

@@ -1,0 +1,1 @@
+"""Adapters to the world outside: bcrypt, JWT, AWS Secrets Manager."""

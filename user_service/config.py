@@ -1,0 +1,223 @@
+"""Configuration: environment variables, merged with an AWS Secrets Manager secret.
+
+When `AWS_SECRET_ID` is set, that secret's JSON object (keys named like the variables)
+is merged over the environment. Every problem is collected and reported at once in a
+`ConfigError`, whose message never repeats a secret's value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from user_service.adapters.aws_secrets import SecretUnavailable, fetch_json_secret
+
+ENVIRONMENTS = ("development", "production")
+EMAIL_BACKENDS = ("console", "smtp", "ses")
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_JWT_SECRET_BYTES = 32
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(Exception):
+    """The service cannot start with this configuration; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    # None: an embedded PostgreSQL under data_dir (development only).
+    database_url: str | None = field(default=None, repr=False)
+    # None: in-process fallbacks, fine for a single instance.
+    redis_url: str | None = field(default=None, repr=False)
+    # None: a generated development secret kept under data_dir (development only).
+    jwt_secret: str | None = field(default=None, repr=False)
+    grpc_port: int = 50051
+    grpc_max_workers: int = 16
+    metrics_port: int = 9090
+    bcrypt_rounds: int = 12
+    access_token_ttl: int = 3600
+    reset_token_ttl: int = 1800
+    require_email_verification: bool = True
+    email_backend: str = "console"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_starttls: bool = True
+    email_from: str = "user-service@localhost"
+    public_base_url: str = "http://localhost:8080"
+    aws_secret_id: str = ""
+    log_level: str = "INFO"
+    log_format: str = "json"
+    data_dir: Path = Path(".data")
+    shutdown_grace_seconds: float = 20.0
+    health_check_interval_seconds: float = 5.0
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from `environ` (default: the process environment) and the AWS secret."""
+    env = dict(os.environ if environ is None else environ)
+    secret_id = env.get("AWS_SECRET_ID", "").strip()
+    if secret_id:
+        try:
+            env.update(fetch_json_secret(secret_id))
+        except SecretUnavailable as exc:
+            raise ConfigError(f"invalid configuration:\n  - {exc}") from None
+    read = _Reader(env)
+    defaults = Settings()
+    settings = Settings(
+        environment=read.choice("ENVIRONMENT", defaults.environment, ENVIRONMENTS),
+        database_url=read.url("DATABASE_URL", ("postgresql", "postgresql+psycopg2", "postgres")),
+        redis_url=read.url("REDIS_URL", ("redis", "rediss", "unix")),
+        jwt_secret=read.jwt_secret("JWT_SECRET"),
+        grpc_port=read.port("GRPC_PORT", defaults.grpc_port),
+        grpc_max_workers=read.integer("GRPC_MAX_WORKERS", defaults.grpc_max_workers, 1, 1000),
+        metrics_port=read.port("METRICS_PORT", defaults.metrics_port),
+        bcrypt_rounds=read.integer("BCRYPT_ROUNDS", defaults.bcrypt_rounds, 4, 31),
+        access_token_ttl=read.integer("ACCESS_TOKEN_TTL", defaults.access_token_ttl, 60, 86400),
+        reset_token_ttl=read.integer("RESET_TOKEN_TTL", defaults.reset_token_ttl, 60, 86400),
+        require_email_verification=read.boolean(
+            "REQUIRE_EMAIL_VERIFICATION", defaults.require_email_verification
+        ),
+        email_backend=read.choice("EMAIL_BACKEND", defaults.email_backend, EMAIL_BACKENDS),
+        smtp_host=read.text("SMTP_HOST", defaults.smtp_host),
+        smtp_port=read.port("SMTP_PORT", defaults.smtp_port),
+        smtp_username=read.text("SMTP_USERNAME", defaults.smtp_username),
+        smtp_password=read.text("SMTP_PASSWORD", defaults.smtp_password),
+        smtp_starttls=read.boolean("SMTP_STARTTLS", defaults.smtp_starttls),
+        email_from=read.text("EMAIL_FROM", defaults.email_from),
+        public_base_url=read.text("PUBLIC_BASE_URL", defaults.public_base_url).rstrip("/"),
+        aws_secret_id=secret_id,
+        log_level=read.choice("LOG_LEVEL", defaults.log_level, LOG_LEVELS, str.upper),
+        log_format=read.choice("LOG_FORMAT", defaults.log_format, LOG_FORMATS),
+        data_dir=Path(read.text("DATA_DIR", str(defaults.data_dir))),
+        shutdown_grace_seconds=read.seconds("SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds),
+        health_check_interval_seconds=read.seconds(
+            "HEALTH_CHECK_INTERVAL_SECONDS", defaults.health_check_interval_seconds
+        ),
+    )
+    read.errors.extend(_cross_field_errors(settings))
+    if read.errors:
+        raise ConfigError("invalid configuration:\n" + "\n".join(f"  - {e}" for e in read.errors))
+    return settings
+
+
+def _cross_field_errors(settings: Settings) -> list[str]:
+    errors = []
+    if settings.is_production:
+        errors += [
+            f"{name} is required when ENVIRONMENT=production"
+            for name, value in (("DATABASE_URL", settings.database_url), ("JWT_SECRET", settings.jwt_secret))
+            if value is None
+        ]
+    if settings.email_backend == "smtp" and not settings.smtp_host:
+        errors.append("SMTP_HOST is required when EMAIL_BACKEND=smtp")
+    return errors
+
+
+def development_jwt_secret(data_dir: Path) -> str:
+    """The JWT secret for a development machine: made once, kept in data_dir/jwt_secret."""
+    path = data_dir / "jwt_secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first; read theirs
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+    log.warning("JWT_SECRET is not set: using the development secret kept in %s", path)
+    return path.read_text().strip()
+
+
+class _Reader:
+    """Parses variables, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self.errors: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.raw(name) or default
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.raw(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.errors.append(f"{name} must be a whole number, got {raw!r}")
+            return default
+        if not low <= value <= high:
+            self.errors.append(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    def port(self, name: str, default: int) -> int:
+        return self.integer(name, default, 1, 65535)
+
+    def seconds(self, name: str, default: float) -> float:
+        raw = self.raw(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not 0 < value < 3600:
+            self.errors.append(f"{name} must be a number of seconds between 0 and 3600, got {raw!r}")
+            return default
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.raw(name)
+        if raw is None:
+            return default
+        if raw.lower() in _TRUE + _FALSE:
+            return raw.lower() in _TRUE
+        self.errors.append(f"{name} must be true or false, got {raw!r}")
+        return default
+
+    def choice(
+        self, name: str, default: str, choices: tuple[str, ...], normalize: Callable[[str], str] = str.lower
+    ) -> str:
+        raw = self.raw(name)
+        if raw is None:
+            return default
+        if normalize(raw) not in choices:
+            self.errors.append(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+            return default
+        return normalize(raw)
+
+    def url(self, name: str, schemes: tuple[str, ...]) -> str | None:
+        raw = self.raw(name)
+        if raw is not None and raw.partition("://")[0] not in schemes:
+            # The value is not repeated: URLs carry passwords.
+            self.errors.append(
+                f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
+            )
+        return raw
+
+    def jwt_secret(self, name: str) -> str | None:
+        raw = self.raw(name)
+        if raw is not None and len(raw.encode()) < MIN_JWT_SECRET_BYTES:
+            self.errors.append(f"{name} must be at least {MIN_JWT_SECRET_BYTES} bytes long")
+        return raw

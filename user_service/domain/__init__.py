@@ -1,0 +1,1 @@
+"""The rules: handlers that decide, the values they work with, the errors they raise."""

@@ -1,0 +1,31 @@
+"""What makes an email address and a password acceptable."""
+
+from __future__ import annotations
+
+import re
+
+from user_service.domain.errors import FieldViolation, InvalidArgument
+
+MIN_PASSWORD_CHARACTERS = 8
+MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; longer passwords are refused, never cut
+MAX_EMAIL_LENGTH = 254
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
+def normalize_email(raw: str, field: str = "email") -> str:
+    """The address trimmed and lower-cased; INVALID_EMAIL unless it looks like one."""
+    email = raw.strip().lower()
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email):
+        raise InvalidArgument(FieldViolation(field, "must be an email address", "INVALID_EMAIL"))
+    return email
+
+
+def check_password(password: str, field: str = "password") -> None:
+    """WEAK_PASSWORD unless 8 characters to 72 UTF-8 bytes."""
+    if len(password) < MIN_PASSWORD_CHARACTERS:
+        problem = f"must be at least {MIN_PASSWORD_CHARACTERS} characters"
+    elif len(password.encode()) > MAX_PASSWORD_BYTES:
+        problem = f"must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8"
+    else:
+        return
+    raise InvalidArgument(FieldViolation(field, problem, "WEAK_PASSWORD"))

@@ -1,0 +1,93 @@
+"""Errors that handlers raise; the server turns each into one gRPC status.
+
+    UserServiceError                 reason (UPPER_SNAKE_CASE), message, metadata
+    ├── InvalidArgument              INVALID_ARGUMENT + BadRequest field violations
+    ├── Unauthenticated              UNAUTHENTICATED
+    ├── PermissionDenied             PERMISSION_DENIED
+    ├── NotFound                     NOT_FOUND
+    ├── AlreadyExists                ALREADY_EXISTS
+    │   └── EmailAlreadyRegistered   EMAIL_ALREADY_REGISTERED
+    ├── FailedPrecondition           FAILED_PRECONDITION
+    ├── Aborted                      ABORTED
+    ├── ResourceExhausted            RESOURCE_EXHAUSTED + RetryInfo (retry_after_seconds)
+    └── Unavailable                  UNAVAILABLE
+
+`code` names the google.rpc.Code, so that this module needs nothing from gRPC. Messages
+are for the caller: they never hold a password, token, hash or internal detail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+class UserServiceError(Exception):
+    code: ClassVar[str] = "UNKNOWN"
+
+    def __init__(self, reason: str, message: str, metadata: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.metadata = dict(metadata or {})
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str
+    description: str
+    reason: str
+
+
+class InvalidArgument(UserServiceError):
+    code = "INVALID_ARGUMENT"
+
+    def __init__(self, *violations: FieldViolation) -> None:
+        if not violations:
+            raise ValueError("InvalidArgument needs at least one field violation")
+        super().__init__(violations[0].reason, "; ".join(f"{v.field}: {v.description}" for v in violations))
+        self.violations = violations
+
+
+class Unauthenticated(UserServiceError):
+    code = "UNAUTHENTICATED"
+
+
+class PermissionDenied(UserServiceError):
+    code = "PERMISSION_DENIED"
+
+
+class NotFound(UserServiceError):
+    code = "NOT_FOUND"
+
+
+class AlreadyExists(UserServiceError):
+    code = "ALREADY_EXISTS"
+
+
+class EmailAlreadyRegistered(AlreadyExists):
+    def __init__(self) -> None:
+        super().__init__("EMAIL_ALREADY_REGISTERED", "this email address is already registered")
+
+
+class FailedPrecondition(UserServiceError):
+    code = "FAILED_PRECONDITION"
+
+
+class Aborted(UserServiceError):
+    code = "ABORTED"
+
+
+class ResourceExhausted(UserServiceError):
+    code = "RESOURCE_EXHAUSTED"
+
+    def __init__(
+        self, reason: str, message: str, retry_after_seconds: float, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(reason, message, metadata)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class Unavailable(UserServiceError):
+    code = "UNAVAILABLE"
