@@ -1,0 +1,1 @@
+"""PostgreSQL: models, repositories, the unit of work, migrations."""

@@ -1,0 +1,59 @@
+"""What the service keeps a record of: email to deliver (outbox) and audit events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from user_service.storage.models.base import Base, created
+
+
+class EmailOutboxRow(Base):
+    """An email written in the same transaction as the change it tells of, and delivered
+    at least once by a dispatcher that retries until sent_time is set."""
+
+    __tablename__ = "email_outbox"
+    __table_args__ = (
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index(None, "next_attempt_time", postgresql_where=text("sent_time IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    recipient: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    create_time: Mapped[datetime] = created()
+    next_attempt_time: Mapped[datetime] = created()
+    attempts: Mapped[int] = mapped_column(server_default="0")
+    sent_time: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEventRow(Base):
+    """Who did what to whom, append-only. User ids are kept without foreign keys, so that
+    the trail outlives what it tells of."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('success', 'failure')", name="known_outcome"),
+        Index(None, "subject_user_id", "create_time"),
+        Index(None, "create_time"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    create_time: Mapped[datetime] = created()
+    # e.g. "user.login", "user.password_reset"
+    action: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)
+    actor_user_id: Mapped[uuid.UUID | None]
+    subject_user_id: Mapped[uuid.UUID | None]
+    request_id: Mapped[str | None] = mapped_column(Text)
+    client_address: Mapped[str | None] = mapped_column(Text)
+    # Never a secret: no password, token or hash.
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

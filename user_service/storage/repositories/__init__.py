@@ -1,0 +1,1 @@
+"""Repositories: the only code that writes SQL. Row locks are taken here, never above."""
