@@ -1,0 +1,2 @@
+"""Wiring: configuration -> database -> handlers -> servicers, with interceptors, health,
+reflection and signal handling."""

@@ -1,0 +1,110 @@
+"""The server's life: build it, serve, and on SIGTERM/SIGINT drain and exit 0.
+
+Shutdown: health turns NOT_SERVING at once (and stays so), new calls are refused, calls
+in flight get SHUTDOWN_GRACE_SECONDS to finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import FrameType
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from user_service.adapters.jwt_tokens import JwtCodec
+from user_service.config import Settings, development_jwt_secret
+from user_service.domain.authentication import TokenAuthenticator
+from user_service.server.health import DatabaseHealth
+from user_service.server.interceptors import build_interceptors
+from user_service.server.options import SERVER_OPTIONS
+from user_service.server.servicers.balance import BalanceServicer
+from user_service.server.servicers.user_auth import UserAuthServicer
+from user_service.storage.database import Database, open_database
+from userservice.v1 import balance_pb2, balance_pb2_grpc, user_auth_pb2, user_auth_pb2_grpc
+
+SERVICE_NAMES = (
+    user_auth_pb2.DESCRIPTOR.services_by_name["UserAuth"].full_name,
+    balance_pb2.DESCRIPTOR.services_by_name["Balance"].full_name,
+)
+
+log = logging.getLogger(__name__)
+
+
+class PortUnavailable(Exception):
+    pass
+
+
+@dataclass
+class RunningServer:
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    database_health: DatabaseHealth
+
+    def stop(self, grace_seconds: float) -> None:
+        self.health.enter_graceful_shutdown()
+        self.database_health.stop()
+        stopped = self.server.stop(grace_seconds)
+        log.info("refusing new calls; calls in flight have %g s to finish", grace_seconds)
+        stopped.wait()
+
+
+def start_server(
+    settings: Settings, database: Database, *, extra_handlers: Sequence[grpc.GenericRpcHandler] = ()
+) -> RunningServer:
+    """Start serving on settings.grpc_port (0: any free port; see RunningServer.port)."""
+    jwt_secret = settings.jwt_secret or development_jwt_secret(settings.data_dir)
+    authenticate = TokenAuthenticator(JwtCodec([jwt_secret]))
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=settings.grpc_max_workers, thread_name_prefix="grpc-worker"),
+        handlers=list(extra_handlers),
+        interceptors=build_interceptors(authenticate),
+        options=SERVER_OPTIONS,
+    )
+    user_auth_pb2_grpc.add_UserAuthServicer_to_server(UserAuthServicer(), server)
+    balance_pb2_grpc.add_BalanceServicer_to_server(BalanceServicer(), server)
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    services = ("", *SERVICE_NAMES)
+    for service in services:  # until the database has answered once
+        health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+    try:
+        port = server.add_insecure_port(f"[::]:{settings.grpc_port}")
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        raise PortUnavailable(f"cannot listen on port {settings.grpc_port}: is another process using it?")
+    database_health = DatabaseHealth(
+        health_servicer, services, database.ping, settings.health_check_interval_seconds
+    )
+    server.start()
+    database_health.start()
+    return RunningServer(server, port, health_servicer, database_health)
+
+
+def serve(settings: Settings, *, extra_handlers: Sequence[grpc.GenericRpcHandler] = ()) -> int:
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s received: shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with open_database(settings) as database:
+        running = start_server(settings, database, extra_handlers=extra_handlers)
+        log.info("serving gRPC on port %d", running.port)
+        stop.wait()
+        running.stop(settings.shutdown_grace_seconds)
+    log.info("stopped")
+    return 0

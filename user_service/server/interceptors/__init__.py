@@ -1,0 +1,18 @@
+"""Server interceptors, applied to userservice.v1 calls (health and reflection pass through)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+
+from user_service.domain.model import Principal
+from user_service.server.interceptors.auth import AuthInterceptor
+from user_service.server.interceptors.errors import ErrorInterceptor
+from user_service.server.interceptors.request_log import RequestLogInterceptor
+
+
+def build_interceptors(authenticate: Callable[[str], Principal]) -> list[grpc.ServerInterceptor]:
+    """Outermost first: the log sees each call's final status; errors (authentication's
+    too) become statuses inside it."""
+    return [RequestLogInterceptor(), ErrorInterceptor(), AuthInterceptor(authenticate)]

@@ -1,0 +1,63 @@
+"""The base of our interceptors: they wrap each call's behavior, so that their code runs
+in the worker thread that serves the call (intercept_service runs on gRPC's polling
+thread, before the call has a context)."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+Behavior = Callable[[Any, grpc.ServicerContext], Any]
+
+# The standard services keep their handlers untouched: health's Watch depends on attributes
+# of its own behavior (experimental_non_blocking), and probes need neither logs nor tokens.
+PASSTHROUGH_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+_FACTORIES = {
+    "unary_unary": grpc.unary_unary_rpc_method_handler,
+    "unary_stream": grpc.unary_stream_rpc_method_handler,
+    "stream_unary": grpc.stream_unary_rpc_method_handler,
+    "stream_stream": grpc.stream_stream_rpc_method_handler,
+}
+
+
+class CallInterceptor(grpc.ServerInterceptor, abc.ABC):
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or method.startswith(PASSTHROUGH_PREFIXES):
+            return handler
+        for kind, factory in _FACTORIES.items():
+            behavior = getattr(handler, kind)
+            if behavior is not None:
+
+                def wrapped(
+                    request: Any, context: grpc.ServicerContext, behavior: Behavior = behavior
+                ) -> Any:
+                    return self.around(behavior, request, context, method)
+
+                return factory(
+                    wrapped,
+                    request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer,
+                )
+        return handler
+
+    @abc.abstractmethod
+    def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
+        """Run `behavior(request, context)` with something before and after it."""
+
+
+def metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
+    """The first value the caller sent under `key` (lower-case), if any."""
+    for name, value in context.invocation_metadata():
+        if name == key:
+            return value if isinstance(value, str) else None
+    return None

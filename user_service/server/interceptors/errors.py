@@ -1,0 +1,84 @@
+"""The one place where errors become gRPC statuses, with google.rpc details.
+
+Domain errors keep their code and reason; a database that cannot be reached is
+UNAVAILABLE; an RPC not written yet is UNIMPLEMENTED; anything else is a bug: INTERNAL,
+logged with its traceback, and told to the caller without internals. Never UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from user_service.domain.errors import InvalidArgument, ResourceExhausted, UserServiceError
+from user_service.server.interceptors.call import Behavior, CallInterceptor
+from user_service.storage.database import DATABASE_UNAVAILABLE_ERRORS
+
+ERROR_DOMAIN = "userservice"
+
+log = logging.getLogger(__name__)
+
+
+def status_for(error: UserServiceError) -> status_pb2.Status:
+    details: list[Message] = [
+        error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
+    ]
+    if isinstance(error, InvalidArgument):
+        details.append(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=v.field, description=v.description, reason=v.reason
+                    )
+                    for v in error.violations
+                ]
+            )
+        )
+    if isinstance(error, ResourceExhausted):
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(error.retry_after_seconds * 1e9))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
+    return _status(code_pb2.Code.Value(error.code), error.message, details)
+
+
+def _status(code: int, message: str, details: Sequence[Message]) -> status_pb2.Status:
+    packed = []
+    for detail in details:
+        wrapper = any_pb2.Any()
+        wrapper.Pack(detail)
+        packed.append(wrapper)
+    return status_pb2.Status(code=code, message=message, details=packed)
+
+
+def _reason_only(code: int, reason: str, message: str) -> status_pb2.Status:
+    return _status(code, message, [error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN)])
+
+
+class ErrorInterceptor(CallInterceptor):
+    def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
+        try:
+            return behavior(request, context)
+        except UserServiceError as error:
+            status = status_for(error)
+        except DATABASE_UNAVAILABLE_ERRORS as error:
+            log.warning("database unavailable during %s: %s", method, type(error).__name__)
+            status = _reason_only(
+                code_pb2.UNAVAILABLE, "DATABASE_UNAVAILABLE", "the database is unavailable; retry later"
+            )
+        except NotImplementedError:
+            status = _reason_only(
+                code_pb2.UNIMPLEMENTED, "NOT_IMPLEMENTED", f"{method} is not implemented yet"
+            )
+        except Exception:
+            if context.code() not in (None, grpc.StatusCode.OK):  # type: ignore[attr-defined]
+                raise  # the call was already aborted with a status of its own
+            log.exception("unexpected error in %s", method)
+            status = _reason_only(code_pb2.INTERNAL, "INTERNAL", "internal error")
+        context.abort_with_status(rpc_status.to_status(status))

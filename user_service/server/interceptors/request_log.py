@@ -1,0 +1,49 @@
+"""One log line per call, with a request id taken from `x-request-id` or made up, and sent
+back to the caller in the response's initial metadata."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import grpc
+
+from user_service.logs import request_id_var
+from user_service.server.interceptors.call import Behavior, CallInterceptor, metadata_value
+
+REQUEST_ID_KEY = "x-request-id"
+# What is safe to log and echo; anything else is replaced by a fresh id.
+_ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+
+log = logging.getLogger("user_service.requests")
+
+
+class RequestLogInterceptor(CallInterceptor):
+    def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
+        incoming = metadata_value(context, REQUEST_ID_KEY)
+        valid = incoming is not None and _ACCEPTABLE_REQUEST_ID.fullmatch(incoming)
+        request_id = incoming if valid and incoming else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
+        started = time.perf_counter()
+        failed = False
+        try:
+            return behavior(request, context)
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            code = context.code()  # type: ignore[attr-defined]
+            name = code.name if code is not None else ("UNKNOWN" if failed else "OK")
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            log.info(
+                "%s %s %.1f ms",
+                method,
+                name,
+                elapsed_ms,
+                extra={"grpc_method": method, "grpc_code": name, "duration_ms": round(elapsed_ms, 2)},
+            )
+            request_id_var.reset(token)

@@ -1,0 +1,1 @@
+"""Servicers: proto in, plain values to a handler, proto out. Nothing else."""
