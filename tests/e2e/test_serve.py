@@ -1,0 +1,109 @@
+"""`python -m user_service serve` as Kubernetes and Envoy see it: health, reflection, and
+every RPC of the contract answering (UNIMPLEMENTED until its issue lands)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from google.api import annotations_pb2
+from google.protobuf import descriptor_pool
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+from grpc_status import rpc_status
+
+from tests.support.network import SERVING, free_port, wait_for_health
+from tests.support.server_process import TEST_JWT_SECRET, ServerProcess, start_service
+from userservice.v1 import balance_pb2, balance_pb2_grpc
+
+# The contract of DESIGN.md, spelled out here so that a rename cannot pass unnoticed.
+CONTRACT = {
+    "userservice.v1.UserAuth": {
+        "Register", "Login", "RefreshToken", "Logout", "GetMe", "GetUser", "UpdateUser", "DeleteUser",
+        "ListUsers", "SetUserRoles", "ChangePassword", "VerifyEmail", "ResendVerificationEmail",
+        "ForgotPassword", "ResetPassword",
+    },
+    "userservice.v1.Balance": {
+        "GetBalance", "Deposit", "Withdraw", "Transfer", "ListTransactions", "ReserveFunds",
+        "CaptureHold", "ReleaseHold",
+    },
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def service(database_url, tmp_path_factory) -> Iterator[ServerProcess]:
+    from tests.support.server_process import service_env
+
+    env = service_env(
+        DATABASE_URL=database_url, JWT_SECRET=TEST_JWT_SECRET, HEALTH_CHECK_INTERVAL_SECONDS="0.5"
+    )
+    with start_service(env, free_port(), tmp_path_factory.mktemp("serve") / "server.log") as server:
+        wait_for_health(server.channel, SERVING)
+        yield server
+
+
+@pytest.mark.parametrize("name", ["", *CONTRACT])
+def test_health_is_serving_overall_and_per_service(service, name):
+    response = health_pb2_grpc.HealthStub(service.channel).Check(health_pb2.HealthCheckRequest(service=name))
+
+    assert response.status == SERVING
+
+
+def test_health_of_an_unknown_service_is_not_found(service):
+    with pytest.raises(grpc.RpcError) as failed:
+        health_pb2_grpc.HealthStub(service.channel).Check(
+            health_pb2.HealthCheckRequest(service="userservice.v1.Nope")
+        )
+
+    assert failed.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_reflection_lists_both_services_with_every_rpc(service):
+    database = ProtoReflectionDescriptorDatabase(service.channel)
+    pool = descriptor_pool.DescriptorPool(database)
+
+    assert set(database.get_services()) == {
+        *CONTRACT,
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    }
+    for name, rpcs in CONTRACT.items():
+        assert {method.name for method in pool.FindServiceByName(name).methods} == rpcs
+
+
+def test_reflection_serves_the_http_annotations_envoy_needs(service):
+    file = ProtoReflectionDescriptorDatabase(service.channel).FindFileContainingSymbol(
+        "userservice.v1.Balance"
+    )
+    rules = {
+        method.name: method.options.Extensions[annotations_pb2.http] for method in file.service[0].method
+    }
+
+    assert len(rules) == len(CONTRACT["userservice.v1.Balance"])
+    assert (rules["Deposit"].post, rules["Deposit"].body) == ("/v1/users/{user_id}/balance:deposit", "*")
+    assert rules["GetBalance"].get == "/v1/users/{user_id}/balance"
+
+
+def test_an_rpc_not_written_yet_is_unimplemented_with_error_info(service):
+    with pytest.raises(grpc.RpcError) as failed:
+        balance_pb2_grpc.BalanceStub(service.channel).GetBalance(balance_pb2.GetBalanceRequest(user_id="x"))
+
+    assert failed.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    status = rpc_status.from_call(failed.value)
+    info = error_details_pb2.ErrorInfo()
+    status.details[0].Unpack(info)
+    assert (info.reason, info.domain) == ("NOT_IMPLEMENTED", "userservice")
+
+
+def test_logs_are_json_lines_with_request_ids_and_no_secrets(service):
+    with pytest.raises(grpc.RpcError):
+        balance_pb2_grpc.BalanceStub(service.channel).GetBalance(
+            balance_pb2.GetBalanceRequest(user_id="x"), metadata=[("x-request-id", "e2e-log-check")]
+        )
+    service.wait_for_output('"request_id": "e2e-log-check"')
+
+    output = service.output()
+    assert TEST_JWT_SECRET not in output
+    assert '"grpc_code": "UNIMPLEMENTED"' in output

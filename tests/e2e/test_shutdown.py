@@ -1,0 +1,67 @@
+"""SIGTERM and SIGINT: health NOT_SERVING at once (and never SERVING again), new calls
+refused, the call in flight completes, exit code 0."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.support.network import NOT_SERVING, SERVING, free_port, raw_method, wait_for_health
+from tests.support.server_process import TEST_JWT_SECRET, ServerProcess, service_env
+
+
+def follow(watch: Iterator[health_pb2.HealthCheckResponse], statuses: queue.Queue[int]) -> None:
+    """Put each status the Watch stream sends; it ends when the test cancels it."""
+    try:
+        for response in watch:
+            statuses.put(response.status)
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.CANCELLED:
+            raise
+
+
+def drain(statuses: queue.Queue[int]) -> list[int]:
+    found = []
+    while not statuses.empty():
+        found.append(statuses.get_nowait())
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_drains_the_server(database_url, tmp_path, signum):
+    port = free_port()
+    env = service_env(
+        DATABASE_URL=database_url,
+        JWT_SECRET=TEST_JWT_SECRET,
+        GRPC_PORT=str(port),
+        SHUTDOWN_GRACE_SECONDS="20",
+        # The database check runs often: it must not turn health back to SERVING.
+        HEALTH_CHECK_INTERVAL_SECONDS="0.05",
+    )
+    with ServerProcess(["-m", "tests.support.slow_server"], env, port, tmp_path / "server.log") as server:
+        wait_for_health(server.channel, SERVING)
+        statuses: queue.Queue[int] = queue.Queue()
+        watch = health_pb2_grpc.HealthStub(server.channel).Watch(health_pb2.HealthCheckRequest(service=""))
+        threading.Thread(target=follow, args=(watch, statuses), daemon=True).start()
+        assert statuses.get(timeout=10) == SERVING
+        in_flight = raw_method(server.channel, "/test.Slow/Sleep").future(b"2.0", timeout=30)
+        server.wait_for_output("sleep started")
+
+        server.signal(signum)
+
+        assert statuses.get(timeout=5) == NOT_SERVING
+        server.wait_for_output("refusing new calls")
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as fresh, pytest.raises(grpc.RpcError) as refused:
+            raw_method(fresh, "/test.Slow/Sleep")(b"0", timeout=5)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert in_flight.result() == b"slept 2.0 s"
+        assert SERVING not in drain(statuses)
+        watch.cancel()
+        assert server.wait(within=30) == 0, server.output()
+        assert f"{signal.Signals(signum).name} received: shutting down" in server.output()

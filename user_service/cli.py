@@ -1,0 +1,86 @@
+"""python -m user_service serve | migrate | create-user."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from user_service.adapters.passwords import BcryptHasher
+from user_service.config import ConfigError, Settings, load_settings
+from user_service.domain.errors import UserServiceError
+from user_service.domain.model import Role
+from user_service.domain.users import UsersHandler
+from user_service.logs import configure_logging
+from user_service.server.app import PortUnavailable, serve
+from user_service.storage import migrate
+from user_service.storage.database import open_database
+from user_service.storage.embedded import EmbeddedPostgresUnavailable
+
+log = logging.getLogger("user_service")
+
+EXIT_FAILED = 1
+EXIT_BAD_CONFIGURATION = 2
+
+
+def _serve(settings: Settings, _args: argparse.Namespace) -> int:
+    return serve(settings)
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    with open_database(settings) as database:
+        migrate.upgrade(database.engine)
+        log.info("database schema at revision %s", migrate.current_revision(database.engine))
+    return 0
+
+
+def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else args.password
+    with open_database(settings) as database:
+        handler = UsersHandler(database.unit_of_work, BcryptHasher(settings.bcrypt_rounds))
+        try:
+            user = handler.create_user(
+                args.email, password, [Role(r) for r in args.role], full_name=args.full_name, verified=True
+            )
+        except UserServiceError as error:
+            print(f"create-user: {error.message}", file=sys.stderr)
+            return EXIT_FAILED
+    print(f"created user {user.id} <{user.email}> with roles {', '.join(user.roles)}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m user_service", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve gRPC (health, reflection, UserAuth, Balance)").set_defaults(
+        run=_serve
+    )
+    commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(run=_migrate)
+    create = commands.add_parser("create-user", help="create a verified, active user (first admin, services)")
+    create.add_argument("--email", required=True)
+    secret = create.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--password")
+    secret.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    create.add_argument(
+        "--role", action="append", choices=[r.value for r in Role], help="repeat for several (default: user)"
+    )
+    create.add_argument("--full-name", default="")
+    create.set_defaults(run=_create_user)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if getattr(args, "role", "unset") is None:
+        args.role = [Role.USER.value]
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"user-service: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        return int(args.run(settings, args))
+    except (PortUnavailable, EmbeddedPostgresUnavailable) as error:
+        log.error("%s", error)
+        return EXIT_FAILED
