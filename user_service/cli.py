@@ -36,12 +36,11 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else args.password
+    roles = [Role(role) for role in args.role or [Role.USER]]
     with open_database(settings) as database:
         handler = UsersHandler(database.unit_of_work, BcryptHasher(settings.bcrypt_rounds))
         try:
-            user = handler.create_user(
-                args.email, password, [Role(r) for r in args.role], full_name=args.full_name, verified=True
-            )
+            user = handler.create_user(args.email, password, roles, full_name=args.full_name, verified=True)
         except UserServiceError as error:
             print(f"create-user: {error.message}", file=sys.stderr)
             return EXIT_FAILED
@@ -71,8 +70,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if getattr(args, "role", "unset") is None:
-        args.role = [Role.USER.value]
     try:
         settings = load_settings()
     except ConfigError as error:

@@ -10,19 +10,18 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from user_service.adapters.aws_secrets import SecretUnavailable, fetch_json_secret
+from user_service.environment import EnvironmentReader
 
 ENVIRONMENTS = ("development", "production")
 EMAIL_BACKENDS = ("console", "smtp", "ses")
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_JWT_SECRET_BYTES = 32
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +75,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env.update(fetch_json_secret(secret_id))
         except SecretUnavailable as exc:
             raise ConfigError(f"invalid configuration:\n  - {exc}") from None
-    read = _Reader(env)
+    read = EnvironmentReader(env)
     defaults = Settings()
     settings = Settings(
         environment=read.choice("ENVIRONMENT", defaults.environment, ENVIRONMENTS),
         database_url=read.url("DATABASE_URL", ("postgresql", "postgresql+psycopg2", "postgres")),
         redis_url=read.url("REDIS_URL", ("redis", "rediss", "unix")),
-        jwt_secret=read.jwt_secret("JWT_SECRET"),
+        jwt_secret=read.secret("JWT_SECRET", MIN_JWT_SECRET_BYTES),
         grpc_port=read.port("GRPC_PORT", defaults.grpc_port),
         grpc_max_workers=read.integer("GRPC_MAX_WORKERS", defaults.grpc_max_workers, 1, 1000),
         metrics_port=read.port("METRICS_PORT", defaults.metrics_port),
@@ -142,82 +141,3 @@ def development_jwt_secret(data_dir: Path) -> str:
                 out.write(secrets.token_urlsafe(48))
     log.warning("JWT_SECRET is not set: using the development secret kept in %s", path)
     return path.read_text().strip()
-
-
-class _Reader:
-    """Parses variables, collecting every problem instead of stopping at the first."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-        self.errors: list[str] = []
-
-    def raw(self, name: str) -> str | None:
-        value = self._env.get(name, "").strip()
-        return value or None
-
-    def text(self, name: str, default: str) -> str:
-        return self.raw(name) or default
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        raw = self.raw(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            self.errors.append(f"{name} must be a whole number, got {raw!r}")
-            return default
-        if not low <= value <= high:
-            self.errors.append(f"{name} must be between {low} and {high}, got {value}")
-        return value
-
-    def port(self, name: str, default: int) -> int:
-        return self.integer(name, default, 1, 65535)
-
-    def seconds(self, name: str, default: float) -> float:
-        raw = self.raw(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if not 0 < value < 3600:
-            self.errors.append(f"{name} must be a number of seconds between 0 and 3600, got {raw!r}")
-            return default
-        return value
-
-    def boolean(self, name: str, default: bool) -> bool:
-        raw = self.raw(name)
-        if raw is None:
-            return default
-        if raw.lower() in _TRUE + _FALSE:
-            return raw.lower() in _TRUE
-        self.errors.append(f"{name} must be true or false, got {raw!r}")
-        return default
-
-    def choice(
-        self, name: str, default: str, choices: tuple[str, ...], normalize: Callable[[str], str] = str.lower
-    ) -> str:
-        raw = self.raw(name)
-        if raw is None:
-            return default
-        if normalize(raw) not in choices:
-            self.errors.append(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
-            return default
-        return normalize(raw)
-
-    def url(self, name: str, schemes: tuple[str, ...]) -> str | None:
-        raw = self.raw(name)
-        if raw is not None and raw.partition("://")[0] not in schemes:
-            # The value is not repeated: URLs carry passwords.
-            self.errors.append(
-                f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
-            )
-        return raw
-
-    def jwt_secret(self, name: str) -> str | None:
-        raw = self.raw(name)
-        if raw is not None and len(raw.encode()) < MIN_JWT_SECRET_BYTES:
-            self.errors.append(f"{name} must be at least {MIN_JWT_SECRET_BYTES} bytes long")
-        return raw

@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from grpc_status import rpc_status
 
 from tests.support.network import SERVING, free_port, wait_for_health
-from tests.support.server_process import TEST_JWT_SECRET, ServerProcess, start_service
+from tests.support.server_process import TEST_JWT_SECRET, ServerProcess, service_env, start_service
 from userservice.v1 import balance_pb2, balance_pb2_grpc
 
 # The contract of DESIGN.md, spelled out here so that a rename cannot pass unnoticed.
@@ -34,8 +34,6 @@ CONTRACT = {
 
 @pytest.fixture(scope="module")
 def service(database_url, tmp_path_factory) -> Iterator[ServerProcess]:
-    from tests.support.server_process import service_env
-
     env = service_env(
         DATABASE_URL=database_url, JWT_SECRET=TEST_JWT_SECRET, HEALTH_CHECK_INTERVAL_SECONDS="0.5"
     )

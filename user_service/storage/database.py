@@ -27,12 +27,14 @@ def normalize_url(url: str) -> str:
     return f"postgresql+psycopg2://{rest}" if sep and scheme in ("postgres", "postgresql") else url
 
 
-def make_engine(url: str, pool_size: int, *, statement_timeout_ms: int | None = None) -> Engine:
+def make_engine(
+    url: str, pool_size: int, *, max_overflow: int = POOL_OVERFLOW, statement_timeout_ms: int | None = None
+) -> Engine:
     options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
     return create_engine(
         normalize_url(url),
         pool_size=pool_size,
-        max_overflow=POOL_OVERFLOW,
+        max_overflow=max_overflow,
         pool_pre_ping=True,
         # Parameters (password hashes, tokens) never appear in error messages or logs.
         hide_parameters=True,
@@ -65,6 +67,8 @@ def open_database(settings: Settings) -> Iterator[Database]:
         url = settings.database_url or stack.enter_context(embedded_postgres(settings.data_dir))
         engine = make_engine(url, pool_size=settings.grpc_max_workers)
         stack.callback(engine.dispose)
-        health_engine = make_engine(url, pool_size=1, statement_timeout_ms=CONNECT_TIMEOUT_SECONDS * 1000)
+        health_engine = make_engine(
+            url, pool_size=1, max_overflow=0, statement_timeout_ms=CONNECT_TIMEOUT_SECONDS * 1000
+        )
         stack.callback(health_engine.dispose)
         yield Database(engine, health_engine, sessionmaker(engine, expire_on_commit=False))

@@ -33,6 +33,7 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     pgdata = data_dir.resolve() / "pgdata"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     log.info("DATABASE_URL is not set: using the embedded PostgreSQL in %s", pgdata)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # its start-up chatter
     server = pgserver.get_server(pgdata)
     try:
         yield str(server.get_uri())
