@@ -53,7 +53,7 @@ BREAKING_AGAINST ?= main
 breaking: $(INSTALLED) $(NODE_INSTALLED)  ## buf breaking (WIRE_JSON) against the contract on $BREAKING_AGAINST
 	$(BIN)/python tools/protos.py deps
 	git show $(BREAKING_AGAINST):generated/userservice.pb > .build/against.binpb
-	npx --no-install buf breaking --against .build/against.binpb
+	npx --no-install buf breaking protos --against .build/against.binpb
 
 lock:  ## re-resolve constraints.txt, the exact versions every install uses
 	rm -rf .build/lock-venv
