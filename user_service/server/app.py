@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from user_service.adapters.jwt_tokens import JwtCodec
@@ -75,18 +75,15 @@ def start_server(
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    services = ("", *SERVICE_NAMES)
-    for service in services:  # until the database has answered once
-        health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+    database_health = DatabaseHealth(
+        health_servicer, ("", *SERVICE_NAMES), database.ping, settings.health_check_interval_seconds
+    )
     try:
         port = server.add_insecure_port(f"[::]:{settings.grpc_port}")
     except RuntimeError:
         port = 0
     if port == 0:
         raise PortUnavailable(f"cannot listen on port {settings.grpc_port}: is another process using it?")
-    database_health = DatabaseHealth(
-        health_servicer, services, database.ping, settings.health_check_interval_seconds
-    )
     server.start()
     database_health.start()
     return RunningServer(server, port, health_servicer, database_health)

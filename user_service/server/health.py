@@ -26,6 +26,11 @@ class DatabaseHealth:
         self._interval = interval_seconds
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="database-health", daemon=True)
+        self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)  # until the database has answered
+
+    def _set_all(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
+        for service in self._services:
+            self._servicer.set(service, status)
 
     def start(self) -> None:
         self._thread.start()
@@ -44,8 +49,7 @@ class DatabaseHealth:
                     if healthy
                     else health_pb2.HealthCheckResponse.NOT_SERVING
                 )
-                for service in self._services:
-                    self._servicer.set(service, status)
+                self._set_all(status)
                 log.log(
                     logging.INFO if healthy else logging.WARNING,
                     "database %s: health %s",

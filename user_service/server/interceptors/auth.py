@@ -34,12 +34,13 @@ class AuthInterceptor(CallInterceptor):
         header = metadata_value(context, "authorization")
         if header is not None:
             scheme, _, token = header.strip().partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token:
                 raise Unauthenticated(
                     "INVALID_AUTHORIZATION_HEADER",
                     "the authorization metadata must be 'Bearer <access token>'",
                 )
-            principal = self._authenticate(token.strip())
+            principal = self._authenticate(token)
         reset = _principal.set(principal)
         try:
             return behavior(request, context)

@@ -23,9 +23,9 @@ log = logging.getLogger("user_service.requests")
 
 class RequestLogInterceptor(CallInterceptor):
     def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
-        incoming = metadata_value(context, REQUEST_ID_KEY)
-        valid = incoming is not None and _ACCEPTABLE_REQUEST_ID.fullmatch(incoming)
-        request_id = incoming if valid and incoming else uuid.uuid4().hex
+        request_id = metadata_value(context, REQUEST_ID_KEY)
+        if request_id is None or not _ACCEPTABLE_REQUEST_ID.fullmatch(request_id):
+            request_id = uuid.uuid4().hex
         token = request_id_var.set(request_id)
         context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
         started = time.perf_counter()
