@@ -23,6 +23,15 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
 
 
+def sql_list(values: tuple[str, ...]) -> str:
+    """`'a', 'b'`: constant strings for a CHECK constraint (never user input)."""
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({sql_list(values)})"
+
+
 def uuid_pk() -> Mapped[uuid.UUID]:
     return mapped_column(primary_key=True, default=uuid.uuid4, server_default=text("gen_random_uuid()"))
 

@@ -13,14 +13,10 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from user_service.storage.models.base import Base, created, updated, uuid_pk
+from user_service.storage.models.base import Base, created, one_of, updated, uuid_pk
 
 TRANSACTION_TYPES = ("deposit", "withdrawal", "transfer_in", "transfer_out", "hold_capture")
 HOLD_STATUSES = ("active", "captured", "released", "expired")
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
 class AccountRow(Base):
@@ -47,7 +43,7 @@ class LedgerTransactionRow(Base):
 
     __tablename__ = "ledger_transactions"
     __table_args__ = (
-        CheckConstraint(_one_of("type", TRANSACTION_TYPES), name="known_type"),
+        CheckConstraint(one_of("type", TRANSACTION_TYPES), name="known_type"),
         CheckConstraint("amount <> 0", name="amount_not_zero"),
         CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
         CheckConstraint("length(request_id) BETWEEN 1 AND 64", name="request_id_length"),
@@ -81,7 +77,7 @@ class HoldRow(Base):
     __tablename__ = "holds"
     __table_args__ = (
         UniqueConstraint("account_id", "request_id"),
-        CheckConstraint(_one_of("status", HOLD_STATUSES), name="known_status"),
+        CheckConstraint(one_of("status", HOLD_STATUSES), name="known_status"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("captured_amount BETWEEN 0 AND amount", name="captured_within_amount"),
         CheckConstraint("status = 'captured' OR captured_amount = 0", name="only_captured_holds_capture"),

@@ -10,7 +10,9 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from user_service.storage.models.base import Base, created
+from user_service.storage.models.base import Base, created, one_of
+
+AUDIT_OUTCOMES = ("success", "failure")
 
 
 class EmailOutboxRow(Base):
@@ -41,7 +43,7 @@ class AuditEventRow(Base):
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        CheckConstraint("outcome IN ('success', 'failure')", name="known_outcome"),
+        CheckConstraint(one_of("outcome", AUDIT_OUTCOMES), name="known_outcome"),
         Index(None, "subject_user_id", "create_time"),
         Index(None, "create_time"),
     )

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, Text, te
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from user_service.storage.models.base import Base, created, updated, uuid_pk
+from user_service.storage.models.base import Base, created, one_of, sql_list, updated, uuid_pk
 
 ROLES = ("user", "agent", "service", "admin")
 TOKEN_PURPOSES = ("email_verification", "password_reset")
@@ -21,9 +21,7 @@ class UserRow(Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_normalized"),
-        CheckConstraint(
-            "roles <@ ARRAY[" + ", ".join(f"'{r}'" for r in ROLES) + "]::text[]", name="known_roles"
-        ),
+        CheckConstraint(f"roles <@ ARRAY[{sql_list(ROLES)}]::text[]", name="known_roles"),
         CheckConstraint(
             "delete_time IS NULL OR (email IS NULL AND password_hash IS NULL"
             " AND full_name = '' AND NOT is_active)",
@@ -75,9 +73,7 @@ class SingleUseTokenRow(Base):
 
     __tablename__ = "single_use_tokens"
     __table_args__ = (
-        CheckConstraint(
-            "purpose IN (" + ", ".join(f"'{p}'" for p in TOKEN_PURPOSES) + ")", name="known_purpose"
-        ),
+        CheckConstraint(one_of("purpose", TOKEN_PURPOSES), name="known_purpose"),
         Index(None, "user_id", "purpose"),
     )
 
