@@ -74,7 +74,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         try:
             env.update(fetch_json_secret(secret_id))
         except SecretUnavailable as exc:
-            raise ConfigError(f"invalid configuration:\n  - {exc}") from None
+            raise _config_error([str(exc)]) from None
     read = EnvironmentReader(env)
     defaults = Settings()
     settings = Settings(
@@ -110,8 +110,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
     read.errors.extend(_cross_field_errors(settings))
     if read.errors:
-        raise ConfigError("invalid configuration:\n" + "\n".join(f"  - {e}" for e in read.errors))
+        raise _config_error(read.errors)
     return settings
+
+
+def _config_error(problems: list[str]) -> ConfigError:
+    return ConfigError("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def _cross_field_errors(settings: Settings) -> list[str]:

@@ -41,6 +41,8 @@ def fetch_json_secret(secret_id: str) -> dict[str, str]:
 def _as_setting(secret_id: str, key: str, value: object) -> str:
     if isinstance(value, str):
         return value
-    if value is None or isinstance(value, bool | int | float):
-        return json.dumps(value) if value is not None else ""
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
     raise SecretUnavailable(f"secret {secret_id!r}: {key} must be a string, number or boolean")
