@@ -9,13 +9,12 @@ import grpc
 import pytest
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pool
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
-from grpc_status import rpc_status
 
 from tests.support.network import SERVING, free_port, wait_for_health
 from tests.support.server_process import TEST_JWT_SECRET, ServerProcess, service_env, start_service
+from tests.support.statuses import status_details
 from userservice.v1 import balance_pb2, balance_pb2_grpc
 
 # The contract of DESIGN.md, spelled out here so that a rename cannot pass unnoticed.
@@ -89,9 +88,7 @@ def test_an_rpc_not_written_yet_is_unimplemented_with_error_info(service):
         balance_pb2_grpc.BalanceStub(service.channel).GetBalance(balance_pb2.GetBalanceRequest(user_id="x"))
 
     assert failed.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    status = rpc_status.from_call(failed.value)
-    info = error_details_pb2.ErrorInfo()
-    status.details[0].Unpack(info)
+    info = status_details(failed.value)["ErrorInfo"]
     assert (info.reason, info.domain) == ("NOT_IMPLEMENTED", "userservice")
 
 

@@ -12,11 +12,10 @@ from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from sqlalchemy import text
 
 from tests.support.network import free_port, raw_method
+from tests.support.statuses import status_details
 from user_service.adapters.jwt_tokens import JwtCodec
 from user_service.domain.authentication import TokenAuthenticator
 from user_service.domain.errors import (
@@ -73,19 +72,6 @@ def fail(error: Exception) -> bytes:
     return behave(raise_it)
 
 
-def details(error: grpc.RpcError) -> dict[str, Any]:
-    status = rpc_status.from_call(error)
-    assert status is not None, "no google.rpc.Status in the trailers"
-    found: dict[str, Any] = {}
-    for packed in status.details:
-        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.RetryInfo):
-            if packed.Is(kind.DESCRIPTOR):
-                message = kind()
-                packed.Unpack(message)
-                found[kind.__name__] = message
-    return found
-
-
 def test_domain_errors_keep_code_reason_and_metadata(probe):
     request = fail(
         FailedPrecondition("INSUFFICIENT_FUNDS", "not enough money", {"available": "5", "requested": "10"})
@@ -96,7 +82,7 @@ def test_domain_errors_keep_code_reason_and_metadata(probe):
 
     assert failed.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert failed.value.details() == "not enough money"
-    info = details(failed.value)["ErrorInfo"]
+    info = status_details(failed.value)["ErrorInfo"]
     assert (info.reason, info.domain, dict(info.metadata)) == (
         "INSUFFICIENT_FUNDS",
         "userservice",
@@ -116,7 +102,7 @@ def test_invalid_arguments_list_every_field_violation(probe):
         probe(request)
 
     assert failed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    found = details(failed.value)
+    found = status_details(failed.value)
     assert found["ErrorInfo"].reason == "INVALID_AMOUNT"
     assert [(v.field, v.description, v.reason) for v in found["BadRequest"].field_violations] == [
         ("amount", "must be > 0", "INVALID_AMOUNT"),
@@ -129,7 +115,7 @@ def test_resource_exhausted_says_when_to_retry(probe):
         probe(fail(ResourceExhausted("TOO_MANY_ATTEMPTS", "slow down", retry_after_seconds=90.5)))
 
     assert failed.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    delay = details(failed.value)["RetryInfo"].retry_delay
+    delay = status_details(failed.value)["RetryInfo"].retry_delay
     assert (delay.seconds, delay.nanos) == (90, 500_000_000)
 
 
@@ -141,7 +127,7 @@ def test_a_bug_is_internal_without_internals_and_logged_with_its_traceback(probe
 
     assert failed.value.code() == grpc.StatusCode.INTERNAL
     assert failed.value.details() == "internal error"
-    assert details(failed.value)["ErrorInfo"].reason == "INTERNAL"
+    assert status_details(failed.value)["ErrorInfo"].reason == "INTERNAL"
     assert "hunter2" not in str(failed.value.trailing_metadata())
     logged = [r for r in caplog.records if r.getMessage() == "unexpected error in /test.Probe/Call"]
     assert logged
@@ -153,7 +139,7 @@ def test_an_unimplemented_rpc_is_unimplemented(probe):
         probe(fail(NotImplementedError()))
 
     assert failed.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert details(failed.value)["ErrorInfo"].reason == "NOT_IMPLEMENTED"
+    assert status_details(failed.value)["ErrorInfo"].reason == "NOT_IMPLEMENTED"
 
 
 def test_an_unreachable_database_is_unavailable(probe):
@@ -168,7 +154,7 @@ def test_an_unreachable_database_is_unavailable(probe):
         probe(behave(query))
 
     assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert details(failed.value)["ErrorInfo"].reason == "DATABASE_UNAVAILABLE"
+    assert status_details(failed.value)["ErrorInfo"].reason == "DATABASE_UNAVAILABLE"
     unreachable.dispose()
 
 
@@ -242,4 +228,4 @@ def test_bad_authorization_is_unauthenticated(probe, header, reason):
         probe(behave(whoami), metadata=[("authorization", header)])
 
     assert failed.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    assert details(failed.value)["ErrorInfo"].reason == reason
+    assert status_details(failed.value)["ErrorInfo"].reason == reason
