@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from user_service.adapters.passwords import MAX_PASSWORD_BYTES, fits
 from user_service.domain.errors import FieldViolation, InvalidArgument
 
 MIN_PASSWORD_CHARACTERS = 8
-MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; longer passwords are refused, never cut
 MAX_EMAIL_LENGTH = 254
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
@@ -24,7 +24,7 @@ def check_password(password: str, field: str = "password") -> None:
     """WEAK_PASSWORD unless 8 characters to 72 UTF-8 bytes."""
     if len(password) < MIN_PASSWORD_CHARACTERS:
         problem = f"must be at least {MIN_PASSWORD_CHARACTERS} characters"
-    elif len(password.encode()) > MAX_PASSWORD_BYTES:
+    elif not fits(password):  # bcrypt would read only the start of it: refused, never cut
         problem = f"must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8"
     else:
         return
