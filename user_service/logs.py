@@ -1,8 +1,11 @@
 """Logging: JSON lines (or text) on stderr, each record carrying the current request id.
 
-Exception text is redacted of the row values PostgreSQL puts in its DETAIL lines
-("Failing row contains (...)", "Key (email)=(...)"): a violated constraint on users would
-otherwise log a password hash. (SQL parameters are hidden by the engine itself.)
+Log lines are redacted of the row values PostgreSQL puts in its DETAIL lines ("Failing row
+contains (...)", "Key (email)=(...)"): a violated constraint on users would otherwise log
+a password hash. Values may span lines (a full name with a newline), so redaction does not
+stop at a line's end: the exact DETAIL text of every database error in the record is
+removed, and in text alone everything from such a marker up to SQLAlchemy's "[SQL: "
+trailer (or the end) is. SQL parameters are hidden by the engine itself.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -21,12 +25,48 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "request_id"}
 
 
-_ROW_VALUES = re.compile(r"(Failing row contains |Key \(.*?\)=)\(.*\)")
+_ROW_VALUES = re.compile(r"Failing row contains \(|Key \(.*?\)=\(")
+_SQL_TRAILER = "\n[SQL: "
+REDACTED = "(redacted)"
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"
 
 
-def redact(text: str) -> str:
-    return _ROW_VALUES.sub(r"\1(redacted)", text)
+def redact(text: str, details: Iterable[str] = ()) -> str:
+    """`text` without row values: the `details` given (exact DETAIL texts) and whatever
+    follows a row-value marker up to SQLAlchemy's trailer or the end."""
+    for detail in details:
+        marker = _ROW_VALUES.search(detail)
+        text = text.replace(detail, detail[: marker.end() - 1] + REDACTED if marker else REDACTED)
+    return _redact_markers(text)
+
+
+def _redact_markers(text: str) -> str:
+    parts = []
+    while (marker := _ROW_VALUES.search(text)) is not None:
+        end = text.rfind(_SQL_TRAILER, marker.end())
+        end = len(text) if end == -1 else end
+        parts.append(text[: marker.end() - 1] + REDACTED)
+        text = text[end:]
+    return "".join(parts) + text
+
+
+def _database_details(record: logging.LogRecord) -> set[str]:
+    """The DETAIL texts of the database errors a record carries (psycopg2's diag)."""
+    found: set[str] = set()
+    pending: list[object] = [record.exc_info[1] if record.exc_info else None]
+    if isinstance(record.args, tuple):
+        pending += list(record.args)
+    seen: set[int] = set()
+    while pending:
+        error = pending.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        detail = getattr(getattr(error, "diag", None), "message_detail", None)
+        if detail:
+            found.add(detail)
+        pending += [error.__cause__, error.__context__, getattr(error, "orig", None)]
+    return found
 
 
 class _RequestIdFilter(logging.Filter):
@@ -40,23 +80,24 @@ class TextFormatter(logging.Formatter):
         super().__init__(TEXT_FORMAT)
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        return redact(super().format(record), _database_details(record))
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        details = _database_details(record)
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": redact(record.getMessage(), details),
         }
         request_id = getattr(record, "request_id", "-")
         if request_id != "-":
             entry["request_id"] = request_id
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
-            entry["exception"] = redact(self.formatException(record.exc_info))
+            entry["exception"] = redact(self.formatException(record.exc_info), details)
         return json.dumps(entry, default=str)
 
 
