@@ -14,7 +14,7 @@ from user_service.domain.users import UsersHandler
 from user_service.logs import configure_logging
 from user_service.server.app import PortUnavailable, serve
 from user_service.storage import migrate
-from user_service.storage.database import open_database
+from user_service.storage.database import open_database, service_role
 from user_service.storage.embedded import EmbeddedPostgresUnavailable
 
 log = logging.getLogger("user_service")
@@ -28,8 +28,8 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    with open_database(settings) as database:
-        migrate.upgrade(database.engine)
+    with open_database(settings, as_owner=True) as database:
+        migrate.upgrade(database.engine, service_role=service_role(settings))
         log.info("database schema at revision %s", migrate.current_revision(database.engine))
     return 0
 
@@ -38,7 +38,7 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else args.password
     roles = [Role(role) for role in args.role or [Role.USER]]
     with open_database(settings) as database:
-        handler = UsersHandler(database.unit_of_work, BcryptHasher(settings.bcrypt_rounds))
+        handler = UsersHandler(database.transactions, BcryptHasher(settings.bcrypt_rounds))
         try:
             user = handler.create_user(args.email, password, roles, full_name=args.full_name, verified=True)
         except UserServiceError as error:

@@ -21,6 +21,7 @@ ENVIRONMENTS = ("development", "production")
 EMAIL_BACKENDS = ("console", "smtp", "ses")
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg2", "postgres")
 MIN_JWT_SECRET_BYTES = 32
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,19 @@ class Settings:
     environment: str = "development"
     # None: an embedded PostgreSQL under data_dir (development only).
     database_url: str | None = field(default=None, repr=False)
+    # None: DATABASE_URL. The owner of the tables; the service's own role gets only what it needs.
+    migration_database_url: str | None = field(default=None, repr=False)
+    database_statement_timeout_seconds: float = 5.0
+    database_lock_timeout_seconds: float = 2.0
+    database_idle_in_transaction_timeout_seconds: float = 10.0
+    database_pool_timeout_seconds: float = 2.0
     # None: in-process fallbacks, fine for a single instance.
     redis_url: str | None = field(default=None, repr=False)
     # None: a generated development secret kept under data_dir (development only).
     jwt_secret: str | None = field(default=None, repr=False)
     grpc_port: int = 50051
     grpc_max_workers: int = 16
+    grpc_max_concurrent_rpcs: int = 256
     metrics_port: int = 9090
     bcrypt_rounds: int = 12
     access_token_ttl: int = 3600
@@ -65,6 +73,11 @@ class Settings:
     def is_production(self) -> bool:
         return self.environment == "production"
 
+    @property
+    def owner_database_url(self) -> str | None:
+        """Where migrations connect: the owner of the tables."""
+        return self.migration_database_url or self.database_url
+
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `environ` (default: the process environment) and the AWS secret."""
@@ -79,11 +92,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     defaults = Settings()
     settings = Settings(
         environment=read.choice("ENVIRONMENT", defaults.environment, ENVIRONMENTS),
-        database_url=read.url("DATABASE_URL", ("postgresql", "postgresql+psycopg2", "postgres")),
+        database_url=read.url("DATABASE_URL", POSTGRES_SCHEMES),
+        migration_database_url=read.url("MIGRATION_DATABASE_URL", POSTGRES_SCHEMES),
+        database_statement_timeout_seconds=read.seconds(
+            "DATABASE_STATEMENT_TIMEOUT_SECONDS", defaults.database_statement_timeout_seconds
+        ),
+        database_lock_timeout_seconds=read.seconds(
+            "DATABASE_LOCK_TIMEOUT_SECONDS", defaults.database_lock_timeout_seconds
+        ),
+        database_idle_in_transaction_timeout_seconds=read.seconds(
+            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS",
+            defaults.database_idle_in_transaction_timeout_seconds,
+        ),
+        database_pool_timeout_seconds=read.seconds(
+            "DATABASE_POOL_TIMEOUT_SECONDS", defaults.database_pool_timeout_seconds
+        ),
         redis_url=read.url("REDIS_URL", ("redis", "rediss", "unix")),
         jwt_secret=read.secret("JWT_SECRET", MIN_JWT_SECRET_BYTES),
         grpc_port=read.port("GRPC_PORT", defaults.grpc_port),
         grpc_max_workers=read.integer("GRPC_MAX_WORKERS", defaults.grpc_max_workers, 1, 1000),
+        grpc_max_concurrent_rpcs=read.integer(
+            "GRPC_MAX_CONCURRENT_RPCS", defaults.grpc_max_concurrent_rpcs, 1, 100_000
+        ),
         metrics_port=read.port("METRICS_PORT", defaults.metrics_port),
         bcrypt_rounds=read.integer("BCRYPT_ROUNDS", defaults.bcrypt_rounds, 4, 31),
         access_token_ttl=read.integer("ACCESS_TOKEN_TTL", defaults.access_token_ttl, 60, 86400),
@@ -126,6 +156,8 @@ def _cross_field_errors(settings: Settings) -> list[str]:
             for name, value in (("DATABASE_URL", settings.database_url), ("JWT_SECRET", settings.jwt_secret))
             if value is None
         ]
+    if settings.migration_database_url is not None and settings.database_url is None:
+        errors.append("MIGRATION_DATABASE_URL needs DATABASE_URL (the role the service connects as)")
     if settings.email_backend == "smtp" and not settings.smtp_host:
         errors.append("SMTP_HOST is required when EMAIL_BACKEND=smtp")
     return errors

@@ -12,12 +12,14 @@ from google.protobuf import descriptor_pool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
-from tests.support.network import SERVING, free_port, wait_for_health
+from tests.support.network import SERVING, free_port, raw_method, wait_for_health
 from tests.support.server_process import TEST_JWT_SECRET, ServerProcess, service_env, start_service
 from tests.support.statuses import status_details
+from user_service.adapters.jwt_tokens import JwtCodec
+from user_service.server.access import PUBLIC, RPC_POLICIES
 from userservice.v1 import balance_pb2, balance_pb2_grpc
 
-# The contract of DESIGN.md, spelled out here so that a rename cannot pass unnoticed.
+# The contract of protos/userservice/v1, spelled out here so that a rename cannot pass unnoticed.
 CONTRACT = {
     "userservice.v1.UserAuth": {
         "Register", "Login", "RefreshToken", "Logout", "GetMe", "GetUser", "UpdateUser", "DeleteUser",
@@ -32,9 +34,9 @@ CONTRACT = {
 
 
 @pytest.fixture(scope="module")
-def service(database_url, tmp_path_factory) -> Iterator[ServerProcess]:
+def service(service_database_url, tmp_path_factory) -> Iterator[ServerProcess]:
     env = service_env(
-        DATABASE_URL=database_url, JWT_SECRET=TEST_JWT_SECRET, HEALTH_CHECK_INTERVAL_SECONDS="0.5"
+        DATABASE_URL=service_database_url, JWT_SECRET=TEST_JWT_SECRET, HEALTH_CHECK_INTERVAL_SECONDS="0.5"
     )
     with start_service(env, free_port(), tmp_path_factory.mktemp("serve") / "server.log") as server:
         wait_for_health(server.channel, SERVING)
@@ -83,13 +85,41 @@ def test_reflection_serves_the_http_annotations_envoy_needs(service):
     assert rules["GetBalance"].get == "/v1/users/{user_id}/balance"
 
 
-def test_an_rpc_not_written_yet_is_unimplemented_with_error_info(service):
+PUBLIC_RPCS = sorted(path for path, policy in RPC_POLICIES.items() if policy == PUBLIC)
+
+
+def call(channel: grpc.Channel, path: str, metadata: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
+    """The status an empty request to the RPC at `path` gets."""
+    try:
+        raw_method(channel, path)(b"", metadata=metadata, timeout=10)
+    except grpc.RpcError as error:
+        return error.code()
+    return grpc.StatusCode.OK
+
+
+def test_every_rpc_of_the_contract_has_an_access_policy():
+    assert set(RPC_POLICIES) == {f"/{service}/{rpc}" for service, rpcs in CONTRACT.items() for rpc in rpcs}
+
+
+@pytest.mark.parametrize("path", PUBLIC_RPCS)
+def test_a_public_rpc_answers_a_client_that_still_sends_an_expired_token(service, path):
+    expired = JwtCodec([TEST_JWT_SECRET]).encode(
+        {"sub": "00000000-0000-0000-0000-000000000001", "roles": ["user"], "sid": "s", "jti": "j"}, -3600
+    )
+
+    assert (
+        call(service.channel, path, (("authorization", f"Bearer {expired}"),))
+        != grpc.StatusCode.UNAUTHENTICATED
+    )
+
+
+def test_an_rpc_that_needs_a_token_says_so(service):
     with pytest.raises(grpc.RpcError) as failed:
         balance_pb2_grpc.BalanceStub(service.channel).GetBalance(balance_pb2.GetBalanceRequest(user_id="x"))
 
-    assert failed.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert failed.value.code() == grpc.StatusCode.UNAUTHENTICATED
     info = status_details(failed.value)["ErrorInfo"]
-    assert (info.reason, info.domain) == ("NOT_IMPLEMENTED", "userservice")
+    assert (info.reason, info.domain) == ("MISSING_TOKEN", "userservice")
 
 
 def test_logs_are_json_lines_with_request_ids_and_no_secrets(service):
@@ -101,4 +131,4 @@ def test_logs_are_json_lines_with_request_ids_and_no_secrets(service):
 
     output = service.output()
     assert TEST_JWT_SECRET not in output
-    assert '"grpc_code": "UNIMPLEMENTED"' in output
+    assert '"grpc_code": "UNAUTHENTICATED"' in output

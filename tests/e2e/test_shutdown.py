@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import queue
 import signal
+import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import grpc
@@ -34,10 +36,10 @@ def drain(statuses: queue.Queue[int]) -> list[int]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_drains_the_server(database_url, tmp_path, signum):
+def test_a_signal_drains_the_server(service_database_url, tmp_path, signum):
     port = free_port()
     env = service_env(
-        DATABASE_URL=database_url,
+        DATABASE_URL=service_database_url,
         JWT_SECRET=TEST_JWT_SECRET,
         GRPC_PORT=str(port),
         SHUTDOWN_GRACE_SECONDS="20",
@@ -65,3 +67,33 @@ def test_a_signal_drains_the_server(database_url, tmp_path, signum):
         watch.cancel()
         assert server.wait(within=30) == 0, server.output()
         assert f"{signal.Signals(signum).name} received: shutting down" in server.output()
+
+
+def test_the_drain_never_waits_on_a_database_that_does_not_answer(tmp_path):
+    """The health thread may be stuck in a check for seconds; new calls are refused at once
+    all the same, and the process is gone well inside Kubernetes' grace period."""
+    with socket.socket() as black_hole:  # accepts connections, never answers
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen(64)
+        port = free_port()
+        env = service_env(
+            DATABASE_URL=f"postgresql://postgres@127.0.0.1:{black_hole.getsockname()[1]}/postgres",
+            JWT_SECRET=TEST_JWT_SECRET,
+            GRPC_PORT=str(port),
+            SHUTDOWN_GRACE_SECONDS="20",
+            HEALTH_CHECK_INTERVAL_SECONDS="0.1",
+        )
+        with ServerProcess(["-m", "tests.support.slow_server"], env, port, tmp_path / "server.log") as server:
+            server.wait_for_output("serving gRPC on port")
+            assert raw_method(server.channel, "/test.Slow/Sleep")(b"0", timeout=5) == b"slept 0.0 s"
+            time.sleep(0.5)  # the health check now waits on the silent database (5 s connect timeout)
+            signalled = time.monotonic()
+
+            server.signal()
+            time.sleep(1.0)
+
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as fresh, pytest.raises(grpc.RpcError) as refused:
+                raw_method(fresh, "/test.Slow/Sleep")(b"0", timeout=5)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert server.wait(within=30) == 0, server.output()
+            assert time.monotonic() - signalled < 10

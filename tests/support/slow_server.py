@@ -10,6 +10,7 @@ import grpc
 
 from user_service.config import load_settings
 from user_service.logs import configure_logging
+from user_service.server.access import PUBLIC
 from user_service.server.app import serve
 
 log = logging.getLogger("slow_server")
@@ -28,7 +29,7 @@ def main() -> int:
     handler = grpc.method_handlers_generic_handler(
         "test.Slow", {"Sleep": grpc.unary_unary_rpc_method_handler(_sleep)}
     )
-    return serve(settings, extra_handlers=[handler])
+    return serve(settings, extra_handlers=[handler], extra_policies={"/test.Slow/Sleep": PUBLIC})
 
 
 if __name__ == "__main__":

@@ -171,3 +171,51 @@ def test_development_jwt_secret_is_made_once_and_kept_private(tmp_path, caplog):
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert "JWT_SECRET is not set" in caplog.text
     assert first not in caplog.text
+
+
+def test_database_limits_and_the_migration_role_are_read():
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://app@db/users",
+            "MIGRATION_DATABASE_URL": "postgresql://owner:pw@db/users",
+            "DATABASE_STATEMENT_TIMEOUT_SECONDS": "3",
+            "DATABASE_LOCK_TIMEOUT_SECONDS": "0.5",
+            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS": "20",
+            "DATABASE_POOL_TIMEOUT_SECONDS": "1.5",
+            "GRPC_MAX_CONCURRENT_RPCS": "64",
+        }
+    )
+
+    assert settings.owner_database_url == "postgresql://owner:pw@db/users"
+    assert (
+        settings.database_statement_timeout_seconds,
+        settings.database_lock_timeout_seconds,
+        settings.database_idle_in_transaction_timeout_seconds,
+        settings.database_pool_timeout_seconds,
+        settings.grpc_max_concurrent_rpcs,
+    ) == (3.0, 0.5, 20.0, 1.5, 64)
+    assert "pw" not in repr(settings)
+
+
+def test_migrations_run_as_the_service_unless_told_otherwise():
+    assert load_settings({"DATABASE_URL": "postgresql://app@db/users"}).owner_database_url == (
+        "postgresql://app@db/users"
+    )
+
+
+def test_a_migration_role_needs_the_service_role_too():
+    with pytest.raises(ConfigError, match="MIGRATION_DATABASE_URL needs DATABASE_URL"):
+        load_settings({"MIGRATION_DATABASE_URL": "postgresql://owner@db/users"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_LOCK_TIMEOUT_SECONDS", "0"),
+        ("GRPC_MAX_CONCURRENT_RPCS", "0"),
+        ("MIGRATION_DATABASE_URL", "mysql://x"),
+    ],
+)
+def test_bad_database_limits_are_refused(variable, value):
+    with pytest.raises(ConfigError, match=variable):
+        load_settings({"DATABASE_URL": "postgresql://app@db/users", variable: value})

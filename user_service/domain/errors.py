@@ -1,6 +1,6 @@
 """Errors that handlers raise; the server turns each into one gRPC status.
 
-    UserServiceError                 reason (UPPER_SNAKE_CASE), message, metadata
+    UserServiceError                 INTERNAL unless a subclass says otherwise (never UNKNOWN)
     ├── InvalidArgument              INVALID_ARGUMENT + BadRequest field violations
     ├── Unauthenticated              UNAUTHENTICATED
     ├── PermissionDenied             PERMISSION_DENIED
@@ -8,12 +8,17 @@
     ├── AlreadyExists                ALREADY_EXISTS
     │   └── EmailAlreadyRegistered   EMAIL_ALREADY_REGISTERED
     ├── FailedPrecondition           FAILED_PRECONDITION
-    ├── Aborted                      ABORTED
-    ├── ResourceExhausted            RESOURCE_EXHAUSTED + RetryInfo (retry_after_seconds)
-    └── Unavailable                  UNAVAILABLE
+    ├── Aborted                      ABORTED (a conflict: retrying the same call may succeed)
+    ├── DeadlineExceeded             DEADLINE_EXCEEDED
+    ├── ResourceExhausted            RESOURCE_EXHAUSTED + RetryInfo
+    └── Unavailable                  UNAVAILABLE (+ RetryInfo when it knows when to retry)
+
+Storage adds its own subclasses (storage/errors.py) for what the database says: a lost
+connection, a timeout, a conflict between transactions, a full pool, a number too large.
 
 `code` names the google.rpc.Code, so that this module needs nothing from gRPC. Messages
 are for the caller: they never hold a password, token, hash or internal detail.
+`retry_after_seconds`, when set, goes out as a google.rpc.RetryInfo.
 """
 
 from __future__ import annotations
@@ -24,13 +29,21 @@ from typing import ClassVar
 
 
 class UserServiceError(Exception):
-    code: ClassVar[str] = "UNKNOWN"
+    code: ClassVar[str] = "INTERNAL"
 
-    def __init__(self, reason: str, message: str, metadata: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        retry_after_seconds: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.metadata = dict(metadata or {})
+        self.retry_after_seconds = retry_after_seconds
 
 
 @dataclass(frozen=True)
@@ -79,14 +92,17 @@ class Aborted(UserServiceError):
     code = "ABORTED"
 
 
+class DeadlineExceeded(UserServiceError):
+    code = "DEADLINE_EXCEEDED"
+
+
 class ResourceExhausted(UserServiceError):
     code = "RESOURCE_EXHAUSTED"
 
     def __init__(
         self, reason: str, message: str, retry_after_seconds: float, metadata: Mapping[str, str] | None = None
     ) -> None:
-        super().__init__(reason, message, metadata)
-        self.retry_after_seconds = retry_after_seconds
+        super().__init__(reason, message, metadata, retry_after_seconds=retry_after_seconds)
 
 
 class Unavailable(UserServiceError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from user_service.adapters.passwords import BcryptHasher
 from user_service.domain.credentials import check_password, normalize_email
@@ -10,12 +10,12 @@ from user_service.domain.errors import EmailAlreadyRegistered, FieldViolation, I
 from user_service.domain.model import Role, User
 from user_service.storage.errors import UniqueViolation
 from user_service.storage.models import UserRow
-from user_service.storage.unit_of_work import SqlUnitOfWork
+from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
 
 
 class UsersHandler:
-    def __init__(self, unit_of_work: Callable[[], SqlUnitOfWork], hasher: BcryptHasher) -> None:
-        self._unit_of_work = unit_of_work
+    def __init__(self, transactions: Transactions, hasher: BcryptHasher) -> None:
+        self._transactions = transactions
         self._hasher = hasher
 
     def create_user(
@@ -27,7 +27,8 @@ class UsersHandler:
         if not roles:
             raise InvalidArgument(FieldViolation("roles", "must name at least one role", "INVALID_ROLE"))
         password_hash = self._hasher.hash(password)
-        with self._unit_of_work() as uow:
+
+        def create(uow: SqlUnitOfWork) -> User:
             if uow.users.get_by_email(email) is not None:
                 raise EmailAlreadyRegistered()
             try:
@@ -46,6 +47,8 @@ class UsersHandler:
             uow.accounts.open(row.id)
             uow.commit()
             return to_user(row)
+
+        return self._transactions.run(create)
 
 
 def to_user(row: UserRow) -> User:

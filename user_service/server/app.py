@@ -1,7 +1,8 @@
 """The server's life: build it, serve, and on SIGTERM/SIGINT drain and exit 0.
 
-Shutdown: health turns NOT_SERVING at once (and stays so), new calls are refused, calls
-in flight get SHUTDOWN_GRACE_SECONDS to finish.
+Shutdown, in this order, with no step waiting on the database: health turns NOT_SERVING
+(and stays so), new calls are refused, calls in flight get SHUTDOWN_GRACE_SECONDS to
+finish; the health thread is only told to stop.
 """
 
 from __future__ import annotations
@@ -9,30 +10,29 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import FrameType
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from user_service.adapters.jwt_tokens import JwtCodec
 from user_service.config import Settings, development_jwt_secret
 from user_service.domain.authentication import TokenAuthenticator
+from user_service.server.access import BALANCE, RPC_POLICIES, USER_AUTH, Policy
 from user_service.server.health import DatabaseHealth
 from user_service.server.interceptors import build_interceptors
 from user_service.server.options import SERVER_OPTIONS
 from user_service.server.servicers.balance import BalanceServicer
 from user_service.server.servicers.user_auth import UserAuthServicer
 from user_service.storage.database import Database, open_database
-from userservice.v1 import balance_pb2, balance_pb2_grpc, user_auth_pb2, user_auth_pb2_grpc
+from userservice.v1 import balance_pb2_grpc, user_auth_pb2_grpc
 
-SERVICE_NAMES = (
-    user_auth_pb2.DESCRIPTOR.services_by_name["UserAuth"].full_name,
-    balance_pb2.DESCRIPTOR.services_by_name["Balance"].full_name,
-)
+SERVICE_NAMES = (USER_AUTH.full_name, BALANCE.full_name)
 
 log = logging.getLogger(__name__)
 
@@ -50,26 +50,52 @@ class RunningServer:
 
     def stop(self, grace_seconds: float) -> None:
         self.health.enter_graceful_shutdown()
-        self.database_health.stop()
         stopped = self.server.stop(grace_seconds)
         log.info("refusing new calls; calls in flight have %g s to finish", grace_seconds)
+        self.database_health.stop()
         stopped.wait()
 
 
+def unimplemented_methods(servicers: Iterable[tuple[object, type, ServiceDescriptor]]) -> set[str]:
+    """Full paths of the RPCs a servicer leaves to its generated base class."""
+    return {
+        f"/{service.full_name}/{method.name}"
+        for servicer, base, service in servicers
+        for method in service.methods
+        if getattr(type(servicer), method.name) is getattr(base, method.name)
+    }
+
+
 def start_server(
-    settings: Settings, database: Database, *, extra_handlers: Sequence[grpc.GenericRpcHandler] = ()
+    settings: Settings,
+    database: Database,
+    *,
+    extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
+    extra_policies: Mapping[str, Policy] | None = None,
 ) -> RunningServer:
     """Start serving on settings.grpc_port (0: any free port; see RunningServer.port)."""
     jwt_secret = settings.jwt_secret or development_jwt_secret(settings.data_dir)
     authenticate = TokenAuthenticator(JwtCodec([jwt_secret]))
+    user_auth, balance = UserAuthServicer(), BalanceServicer()
+    unimplemented = unimplemented_methods(
+        [
+            (user_auth, user_auth_pb2_grpc.UserAuthServicer, USER_AUTH),
+            (balance, balance_pb2_grpc.BalanceServicer, BALANCE),
+        ]
+    )
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.grpc_max_workers, thread_name_prefix="grpc-worker"),
         handlers=list(extra_handlers),
-        interceptors=build_interceptors(authenticate),
+        interceptors=build_interceptors(
+            authenticate, {**RPC_POLICIES, **(extra_policies or {})}, unimplemented
+        ),
         options=SERVER_OPTIONS,
+        # Beyond this many calls at once (running or queued for a worker), gRPC answers
+        # RESOURCE_EXHAUSTED at once instead of queueing without bound.
+        maximum_concurrent_rpcs=settings.grpc_max_concurrent_rpcs,
     )
-    user_auth_pb2_grpc.add_UserAuthServicer_to_server(UserAuthServicer(), server)
-    balance_pb2_grpc.add_BalanceServicer_to_server(BalanceServicer(), server)
+    user_auth_pb2_grpc.add_UserAuthServicer_to_server(user_auth, server)
+    balance_pb2_grpc.add_BalanceServicer_to_server(balance, server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -89,7 +115,12 @@ def start_server(
     return RunningServer(server, port, health_servicer, database_health)
 
 
-def serve(settings: Settings, *, extra_handlers: Sequence[grpc.GenericRpcHandler] = ()) -> int:
+def serve(
+    settings: Settings,
+    *,
+    extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
+    extra_policies: Mapping[str, Policy] | None = None,
+) -> int:
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -99,7 +130,9 @@ def serve(settings: Settings, *, extra_handlers: Sequence[grpc.GenericRpcHandler
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with open_database(settings) as database:
-        running = start_server(settings, database, extra_handlers=extra_handlers)
+        running = start_server(
+            settings, database, extra_handlers=extra_handlers, extra_policies=extra_policies
+        )
         log.info("serving gRPC on port %d", running.port)
         stop.wait()
         running.stop(settings.shutdown_grace_seconds)

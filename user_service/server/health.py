@@ -36,8 +36,9 @@ class DatabaseHealth:
         self._thread.start()
 
     def stop(self) -> None:
+        """Ask the thread to stop, without waiting: a check in progress may be waiting on a
+        database that does not answer, and the thread is a daemon that dies with the process."""
         self._stopping.set()
-        self._thread.join(timeout=self._interval + 10)
 
     def _run(self) -> None:
         serving: bool | None = None

@@ -19,6 +19,5 @@ SERVER_OPTIONS: list[tuple[str, int]] = [
     # long-lived HTTP/2 connections spread over new pods when the deployment scales.
     ("grpc.max_connection_age_ms", 300_000),
     ("grpc.max_connection_age_grace_ms", 30_000),
-    # Fail loudly when the port is taken instead of sharing it with another process.
-    ("grpc.so_reuseport", 0),
+    # grpc.so_reuseport stays on (gRPC's default): several server processes share the port.
 ]

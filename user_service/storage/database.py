@@ -1,24 +1,55 @@
 """Engines and sessions: one pool sized to the server's worker threads, one connection
-for health checks, and the embedded PostgreSQL when no DATABASE_URL is given."""
+for health checks, and the embedded PostgreSQL when no DATABASE_URL is given.
+
+Every connection carries timeouts (statement, lock, idle in transaction), so that no
+query, lock wait or forgotten transaction holds a worker or a row for long; a call with a
+gRPC deadline gets the time it has left instead, when that is shorter. Connections are
+not pinged before use: a dead one is found by the transaction that uses it, which then
+runs again once on a fresh one (see Transactions.run).
+"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, exc, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url, text
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
+from user_service import deadlines
 from user_service.config import Settings
 from user_service.storage.embedded import embedded_postgres
-from user_service.storage.unit_of_work import SqlUnitOfWork
+from user_service.storage.errors import DatabaseTimeout
+from user_service.storage.unit_of_work import Transactions
 
-# Errors that mean "the database cannot be reached now", not "the code is wrong".
-DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (exc.OperationalError, exc.TimeoutError)
 # Worker threads each hold at most one connection; background jobs take the overflow.
 POOL_OVERFLOW = 4
 CONNECT_TIMEOUT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """Timeouts every connection starts with, in milliseconds (0: none)."""
+
+    statement_timeout_ms: int = 5000
+    lock_timeout_ms: int = 2000
+    idle_in_transaction_timeout_ms: int = 10000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SessionLimits:
+        return cls(
+            statement_timeout_ms=int(settings.database_statement_timeout_seconds * 1000),
+            lock_timeout_ms=int(settings.database_lock_timeout_seconds * 1000),
+            idle_in_transaction_timeout_ms=int(settings.database_idle_in_transaction_timeout_seconds * 1000),
+        )
+
+    def options(self) -> str:
+        return (
+            f"-c statement_timeout={self.statement_timeout_ms} -c lock_timeout={self.lock_timeout_ms}"
+            f" -c idle_in_transaction_session_timeout={self.idle_in_transaction_timeout_ms}"
+        )
 
 
 def normalize_url(url: str) -> str:
@@ -28,47 +59,98 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(
-    url: str, pool_size: int, *, max_overflow: int = POOL_OVERFLOW, statement_timeout_ms: int | None = None
+    url: str,
+    pool_size: int,
+    *,
+    max_overflow: int = POOL_OVERFLOW,
+    limits: SessionLimits | None = None,
+    pool_timeout: float = 30,
+    connect_args: dict[str, Any] | None = None,
 ) -> Engine:
-    options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
     return create_engine(
         normalize_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_timeout=pool_timeout,
         # Parameters (password hashes, tokens) never appear in error messages or logs.
         hide_parameters=True,
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_SECONDS,
             "application_name": "user-service",
-            "options": options,
+            "options": (limits or SessionLimits()).options(),
+            **(connect_args or {}),
         },
     )
+
+
+def session_factory(engine: Engine, limits: SessionLimits) -> sessionmaker[Session]:
+    """Sessions whose transactions end by the current call's deadline, when it has one."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+
+    @event.listens_for(factory, "after_begin")
+    def _within_the_deadline(
+        _session: Session, _transaction: SessionTransaction, connection: Connection
+    ) -> None:
+        left = deadlines.remaining()
+        if left is None or (limits.statement_timeout_ms and left * 1000 >= limits.statement_timeout_ms):
+            return
+        if left == 0:
+            raise DatabaseTimeout()
+        budget_ms = max(int(left * 1000), 1)
+        connection.exec_driver_sql(
+            "SELECT set_config('statement_timeout', %(statement)s, true),"
+            " set_config('lock_timeout', %(lock)s, true)",
+            {"statement": str(budget_ms), "lock": str(min(budget_ms, limits.lock_timeout_ms or budget_ms))},
+        )
+
+    return factory
 
 
 @dataclass
 class Database:
     engine: Engine
     health_engine: Engine
-    session_factory: sessionmaker[Session]
-
-    def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.session_factory)
+    transactions: Transactions
 
     def ping(self) -> None:
-        """Raise unless the database answers a query within a few seconds."""
-        with self.health_engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        """Raise unless the database answers a query within a few seconds. A connection that
+        died since the last ping (the database restarted) gets one more try on a new one."""
+        for attempt in (1, 2):
+            try:
+                with self.health_engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                return
+            except exc.DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+
+
+def service_role(settings: Settings) -> str | None:
+    """The role the service connects as, when migrations connect as another one."""
+    if settings.migration_database_url is None or settings.database_url is None:
+        return None
+    return make_url(normalize_url(settings.database_url)).username
 
 
 @contextlib.contextmanager
-def open_database(settings: Settings) -> Iterator[Database]:
+def open_database(settings: Settings, *, as_owner: bool = False) -> Iterator[Database]:
+    """The service's database; `as_owner`: connected as the owner of the tables, to migrate."""
     with contextlib.ExitStack() as stack:
-        url = settings.database_url or stack.enter_context(embedded_postgres(settings.data_dir))
-        engine = make_engine(url, pool_size=settings.grpc_max_workers)
+        configured = settings.owner_database_url if as_owner else settings.database_url
+        url = configured or stack.enter_context(embedded_postgres(settings.data_dir))
+        limits = SessionLimits.from_settings(settings)
+        engine = make_engine(
+            url,
+            pool_size=settings.grpc_max_workers,
+            limits=limits,
+            pool_timeout=settings.database_pool_timeout_seconds,
+        )
         stack.callback(engine.dispose)
         health_engine = make_engine(
-            url, pool_size=1, max_overflow=0, statement_timeout_ms=CONNECT_TIMEOUT_SECONDS * 1000
+            url,
+            pool_size=1,
+            max_overflow=0,
+            limits=SessionLimits(statement_timeout_ms=CONNECT_TIMEOUT_SECONDS * 1000),
         )
         stack.callback(health_engine.dispose)
-        yield Database(engine, health_engine, sessionmaker(engine, expire_on_commit=False))
+        yield Database(engine, health_engine, Transactions(session_factory(engine, limits)))

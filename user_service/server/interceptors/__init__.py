@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 
 import grpc
 
 from user_service.domain.model import Principal
+from user_service.server.access import Policy
 from user_service.server.interceptors.auth import AuthInterceptor
 from user_service.server.interceptors.errors import ErrorInterceptor
 from user_service.server.interceptors.request_log import RequestLogInterceptor
 
 
-def build_interceptors(authenticate: Callable[[str], Principal]) -> list[grpc.ServerInterceptor]:
+def build_interceptors(
+    authenticate: Callable[[str], Principal],
+    policies: Mapping[str, Policy],
+    unimplemented: Collection[str] = (),
+) -> list[grpc.ServerInterceptor]:
     """Outermost first: the log sees each call's final status; errors (authentication's
     too) become statuses inside it."""
-    return [RequestLogInterceptor(), ErrorInterceptor(), AuthInterceptor(authenticate)]
+    return [RequestLogInterceptor(), ErrorInterceptor(unimplemented), AuthInterceptor(authenticate, policies)]

@@ -1,46 +1,68 @@
-"""Bearer tokens: `authorization: Bearer <token>` metadata turned into the call's Principal.
+"""Bearer tokens, by the RPC's policy (server/access.py): `authorization: Bearer <token>`
+metadata turned into the call's Principal where the RPC needs one, and ignored where it
+does not.
 
-What a token proves is the authenticator's business (signature, expiry, claims, and
-revocation once sessions exist); servicers ask `current_principal()`. A call without the
-header runs anonymously; a malformed header or a bad token is UNAUTHENTICATED.
+What a token proves is the authenticator's business (signature, expiry, claims,
+revocation); servicers ask `current_principal()`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
 import grpc
 
-from user_service.domain.errors import Unauthenticated
+from user_service.domain.errors import PermissionDenied, Unauthenticated
 from user_service.domain.model import Principal
+from user_service.domain.permissions import require
+from user_service.server.access import Policy
 from user_service.server.interceptors.call import Behavior, CallInterceptor, metadata_value
 
 _principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
 
 
 def current_principal() -> Principal | None:
-    """Who is calling, or None for an anonymous call."""
+    """Who is calling, or None for a public RPC."""
     return _principal.get()
 
 
+def caller() -> Principal:
+    """Who is calling, in an RPC whose policy needs a token (never None there)."""
+    principal = _principal.get()
+    if principal is None:
+        raise Unauthenticated("MISSING_TOKEN", "this call needs an access token")
+    return principal
+
+
+def bearer_token(context: grpc.ServicerContext) -> str:
+    header = metadata_value(context, "authorization")
+    if header is None:
+        raise Unauthenticated("MISSING_TOKEN", "this call needs 'authorization: Bearer <access token>'")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated(
+            "INVALID_AUTHORIZATION_HEADER", "the authorization metadata must be 'Bearer <access token>'"
+        )
+    return token
+
+
 class AuthInterceptor(CallInterceptor):
-    def __init__(self, authenticate: Callable[[str], Principal]) -> None:
+    def __init__(self, authenticate: Callable[[str], Principal], policies: Mapping[str, Policy]) -> None:
         self._authenticate = authenticate
+        self._policies = policies
 
     def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
+        policy = self._policies.get(method)
+        if policy is None:
+            raise PermissionDenied("NO_ACCESS_POLICY", f"{method} has no access policy")
         principal = None
-        header = metadata_value(context, "authorization")
-        if header is not None:
-            scheme, _, token = header.strip().partition(" ")
-            token = token.strip()
-            if scheme.lower() != "bearer" or not token:
-                raise Unauthenticated(
-                    "INVALID_AUTHORIZATION_HEADER",
-                    "the authorization metadata must be 'Bearer <access token>'",
-                )
-            principal = self._authenticate(token)
+        if policy.token:
+            principal = self._authenticate(bearer_token(context))
+            if policy.action is not None:
+                require(principal, policy.action)
         reset = _principal.set(principal)
         try:
             return behavior(request, context)

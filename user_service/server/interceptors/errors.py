@@ -1,14 +1,15 @@
 """The one place where errors become gRPC statuses, with google.rpc details.
 
-Domain errors keep their code and reason; a database that cannot be reached is
-UNAVAILABLE; an RPC not written yet is UNIMPLEMENTED; anything else is a bug: INTERNAL,
-logged with its traceback, and told to the caller without internals. Never UNKNOWN.
+Domain errors (storage's among them: an unreachable database is UNAVAILABLE, a timeout
+DEADLINE_EXCEEDED, a conflict ABORTED) keep their code and reason; an RPC the servicer
+does not have is UNIMPLEMENTED; anything else is a bug: INTERNAL, logged with its
+traceback, and told to the caller without internals. Never UNKNOWN.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import grpc
@@ -17,9 +18,8 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from user_service.domain.errors import InvalidArgument, ResourceExhausted, UserServiceError
+from user_service.domain.errors import InvalidArgument, UserServiceError
 from user_service.server.interceptors.call import Behavior, CallInterceptor
-from user_service.storage.database import DATABASE_UNAVAILABLE_ERRORS
 
 ERROR_DOMAIN = "userservice"
 
@@ -41,7 +41,7 @@ def status_for(error: UserServiceError) -> status_pb2.Status:
                 ]
             )
         )
-    if isinstance(error, ResourceExhausted):
+    if error.retry_after_seconds is not None:
         delay = duration_pb2.Duration()
         delay.FromNanoseconds(int(error.retry_after_seconds * 1e9))
         details.append(error_details_pb2.RetryInfo(retry_delay=delay))
@@ -62,20 +62,27 @@ def _reason_only(code: int, reason: str, message: str) -> status_pb2.Status:
 
 
 class ErrorInterceptor(CallInterceptor):
+    """`unimplemented`: the RPCs (full method paths) that fall through to the generated
+    base class, whose NotImplementedError means exactly that."""
+
+    def __init__(self, unimplemented: Collection[str] = ()) -> None:
+        self._unimplemented = frozenset(unimplemented)
+
     def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
         try:
             return behavior(request, context)
         except UserServiceError as error:
+            if error.code == "UNAVAILABLE":
+                log.warning("%s unavailable: %s", method, error.reason)
             status = status_for(error)
-        except DATABASE_UNAVAILABLE_ERRORS as error:
-            log.warning("database unavailable during %s: %s", method, type(error).__name__)
-            status = _reason_only(
-                code_pb2.UNAVAILABLE, "DATABASE_UNAVAILABLE", "the database is unavailable; retry later"
-            )
         except NotImplementedError:
-            status = _reason_only(
-                code_pb2.UNIMPLEMENTED, "NOT_IMPLEMENTED", f"{method} is not implemented yet"
-            )
+            if method not in self._unimplemented:
+                log.exception("unexpected error in %s", method)
+                status = _reason_only(code_pb2.INTERNAL, "INTERNAL", "internal error")
+            else:
+                status = _reason_only(
+                    code_pb2.UNIMPLEMENTED, "NOT_IMPLEMENTED", f"{method} is not implemented yet"
+                )
         except Exception:
             if context.code() not in (None, grpc.StatusCode.OK):  # type: ignore[attr-defined]
                 raise  # the call was already aborted with a status of its own

@@ -1,5 +1,7 @@
-"""One log line per call, with a request id taken from `x-request-id` or made up, and sent
-back to the caller in the response's initial metadata."""
+"""The call's context and its log line: a request id taken from `x-request-id` or made up
+(sent back in the response's initial metadata and put in every log line of the call), the
+call's deadline for the work done for it (user_service.deadlines), and one log line per
+call with its status and duration."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 
 import grpc
 
+from user_service.deadlines import call_deadline
 from user_service.logs import request_id_var
 from user_service.server.interceptors.call import Behavior, CallInterceptor, metadata_value
 
@@ -31,7 +34,8 @@ class RequestLogInterceptor(CallInterceptor):
         started = time.perf_counter()
         failed = False
         try:
-            return behavior(request, context)
+            with call_deadline(context.time_remaining()):
+                return behavior(request, context)
         except BaseException:
             failed = True
             raise

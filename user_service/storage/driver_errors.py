@@ -1,0 +1,54 @@
+"""Driver errors turned into storage's domain errors (storage/errors.py), by SQLSTATE.
+
+Anything not listed here (a CHECK violation, a syntax error) is a bug and stays as it is,
+for the server to answer INTERNAL and log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from psycopg2 import errorcodes
+from sqlalchemy import exc
+
+from user_service.domain.errors import UserServiceError
+from user_service.storage.errors import (
+    DatabaseBusy,
+    DatabaseTimeout,
+    DatabaseUnavailable,
+    TransactionConflict,
+    ValueOutOfRange,
+)
+
+_BY_SQLSTATE: dict[str, Callable[[], UserServiceError]] = {
+    errorcodes.SERIALIZATION_FAILURE: lambda: TransactionConflict("serialization failure"),
+    errorcodes.DEADLOCK_DETECTED: lambda: TransactionConflict("deadlock"),
+    errorcodes.LOCK_NOT_AVAILABLE: lambda: TransactionConflict("lock timeout"),
+    # statement_timeout, or the call's deadline turned into one
+    errorcodes.QUERY_CANCELED: DatabaseTimeout,
+    errorcodes.NUMERIC_VALUE_OUT_OF_RANGE: ValueOutOfRange,
+    # The server is going away or refuses connections for now.
+    errorcodes.ADMIN_SHUTDOWN: DatabaseUnavailable,
+    errorcodes.CRASH_SHUTDOWN: DatabaseUnavailable,
+    errorcodes.CANNOT_CONNECT_NOW: DatabaseUnavailable,
+    errorcodes.TOO_MANY_CONNECTIONS: DatabaseUnavailable,
+    errorcodes.READ_ONLY_SQL_TRANSACTION: DatabaseUnavailable,  # a replica, or a demoted primary
+}
+
+
+def translate(error: BaseException) -> UserServiceError | None:
+    """The domain error `error` stands for, or None when it is a bug."""
+    if isinstance(error, exc.TimeoutError):  # no connection free in the pool within pool_timeout
+        return DatabaseBusy()
+    if not isinstance(error, exc.DBAPIError):
+        return None
+    if error.connection_invalidated:
+        return DatabaseUnavailable(stale=True)
+    pgcode = getattr(error.orig, "pgcode", None) or ""
+    make = _BY_SQLSTATE.get(pgcode)
+    if make is None and (
+        pgcode.startswith("08")  # connection exceptions
+        or (not pgcode and isinstance(error, exc.OperationalError | exc.InterfaceError))  # no answer at all
+    ):
+        make = DatabaseUnavailable
+    return make() if make is not None else None
