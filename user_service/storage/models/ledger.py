@@ -1,8 +1,8 @@
 """Money: accounts, the append-only ledger, holds.
 
 An account's available + held always equals the sum of its ledger amounts; held equals
-what its active holds still reserve. CHECK constraints keep both balances non-negative,
-and triggers (see the initial migration) refuse UPDATE and DELETE on the ledger.
+what its active holds still reserve. CHECK constraints keep both balances non-negative
+and every ledger row well formed; a trigger refuses UPDATE and DELETE on the ledger.
 """
 
 from __future__ import annotations
@@ -10,13 +10,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from user_service.storage.models.base import Base, created, one_of, updated, uuid_pk
+from user_service.storage.models.base import Base, created, one_of, sql_list, updated, uuid_pk
 
+CREDIT_TYPES = ("deposit", "transfer_in")
+DEBIT_TYPES = ("withdrawal", "transfer_out", "hold_capture")
+TRANSFER_TYPES = ("transfer_in", "transfer_out")
 TRANSACTION_TYPES = ("deposit", "withdrawal", "transfer_in", "transfer_out", "hold_capture")
 HOLD_STATUSES = ("active", "captured", "released", "expired")
+MAX_DESCRIPTION_LENGTH = 200
 
 
 class AccountRow(Base):
@@ -39,14 +43,29 @@ class AccountRow(Base):
 
 class LedgerTransactionRow(Base):
     """One change of one account. request_id is unique per account among the rows its own
-    calls wrote (a transfer's credit carries the payer's request_id, so it is left out)."""
+    calls wrote (a transfer's credit carries the payer's request_id, so it is left out).
+
+    `id` numbers an account's rows in commit order: a row is inserted while its
+    transaction holds the account's row lock, so a later row of the same account cannot
+    commit before it. Listing pages by id therefore never skips a late commit."""
 
     __tablename__ = "ledger_transactions"
     __table_args__ = (
         CheckConstraint(one_of("type", TRANSACTION_TYPES), name="known_type"),
-        CheckConstraint("amount <> 0", name="amount_not_zero"),
+        CheckConstraint(
+            f"(type IN ({sql_list(CREDIT_TYPES)}) AND amount > 0)"
+            f" OR (type IN ({sql_list(DEBIT_TYPES)}) AND amount < 0)",
+            name="amount_signed_by_type",
+        ),
         CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
         CheckConstraint("length(request_id) BETWEEN 1 AND 64", name="request_id_length"),
+        CheckConstraint(f"length(description) <= {MAX_DESCRIPTION_LENGTH}", name="description_length"),
+        CheckConstraint(
+            f"(type IN ({sql_list(TRANSFER_TYPES)})) = (counterparty_account_id IS NOT NULL)"
+            f" AND (type IN ({sql_list(TRANSFER_TYPES)})) = (transfer_id IS NOT NULL)",
+            name="transfers_name_both_sides",
+        ),
+        CheckConstraint("(type = 'hold_capture') = (hold_id IS NOT NULL)", name="captures_name_their_hold"),
         Index(
             "uq_ledger_transactions_account_id_request_id",
             "account_id",
@@ -54,10 +73,25 @@ class LedgerTransactionRow(Base):
             unique=True,
             postgresql_where=text("type <> 'transfer_in'"),
         ),
-        Index(None, "account_id", "create_time", "id"),
+        Index(None, "account_id", "id"),
+        # A hold is captured once.
+        Index(
+            "uq_ledger_transactions_hold_id",
+            "hold_id",
+            unique=True,
+            postgresql_where=text("type = 'hold_capture'"),
+        ),
+        # A transfer has one leg of each kind, found together by a retried Transfer.
+        Index(
+            "uq_ledger_transactions_transfer_id_type",
+            "transfer_id",
+            "type",
+            unique=True,
+            postgresql_where=text("transfer_id IS NOT NULL"),
+        ),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"))
     type: Mapped[str] = mapped_column(Text)
     # Signed: credits positive, debits negative.
@@ -71,6 +105,8 @@ class LedgerTransactionRow(Base):
     counterparty_account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
     hold_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("holds.id"))
     create_time: Mapped[datetime] = created()
+    # The two legs of one transfer share it.
+    transfer_id: Mapped[uuid.UUID | None]
 
 
 class HoldRow(Base):
@@ -82,11 +118,13 @@ class HoldRow(Base):
         CheckConstraint("captured_amount BETWEEN 0 AND amount", name="captured_within_amount"),
         CheckConstraint("status = 'captured' OR captured_amount = 0", name="only_captured_holds_capture"),
         CheckConstraint("length(request_id) BETWEEN 1 AND 64", name="request_id_length"),
+        CheckConstraint("expire_time > create_time", name="expire_after_create"),
+        CheckConstraint(f"length(reference) <= {MAX_DESCRIPTION_LENGTH}", name="reference_length"),
         Index(None, "expire_time", postgresql_where=text("status = 'active'")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"))
     request_id: Mapped[str] = mapped_column(Text)
     request_fingerprint: Mapped[str] = mapped_column(Text)
     amount: Mapped[int] = mapped_column(BigInteger)

@@ -13,28 +13,31 @@ from sqlalchemy.orm import Mapped, mapped_column
 from user_service.storage.models.base import Base, created, one_of
 
 AUDIT_OUTCOMES = ("success", "failure")
+EMAIL_KINDS = ("email_verification", "password_reset")
 
 
 class EmailOutboxRow(Base):
-    """An email written in the same transaction as the change it tells of, and delivered
-    at least once by a dispatcher that retries until sent_time is set."""
+    """An email a user is owed, written in the same transaction as the change it tells of,
+    and delivered at least once by a dispatcher that retries until sent_time is set.
+
+    It holds no address, text or token: the dispatcher reads the user's address and makes
+    the link's token when it sends, so the outbox keeps no personal data or live secret."""
 
     __tablename__ = "email_outbox"
     __table_args__ = (
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint(one_of("kind", EMAIL_KINDS), name="known_kind"),
         Index(None, "next_attempt_time", postgresql_where=text("sent_time IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    recipient: Mapped[str] = mapped_column(Text)
-    subject: Mapped[str] = mapped_column(Text)
-    body: Mapped[str] = mapped_column(Text)
     create_time: Mapped[datetime] = created()
     next_attempt_time: Mapped[datetime] = created()
     attempts: Mapped[int] = mapped_column(server_default="0")
     sent_time: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
 
 
 class AuditEventRow(Base):

@@ -9,10 +9,14 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, Text, te
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from user_service.domain.model import Role
 from user_service.storage.models.base import Base, created, one_of, sql_list, updated, uuid_pk
 
-ROLES = ("user", "agent", "service", "admin")
+# The domain's Role is the one list of roles; the CHECK below is built from it.
+ROLES = tuple(role.value for role in Role)
 TOKEN_PURPOSES = ("email_verification", "password_reset")
+MAX_EMAIL_LENGTH = 254
+MAX_FULL_NAME_LENGTH = 200
 
 
 class UserRow(Base):
@@ -22,11 +26,20 @@ class UserRow(Base):
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_normalized"),
         CheckConstraint(f"roles <@ ARRAY[{sql_list(ROLES)}]::text[]", name="known_roles"),
+        CheckConstraint("cardinality(roles) > 0", name="has_a_role"),
+        CheckConstraint(f"length(email) <= {MAX_EMAIL_LENGTH}", name="email_length"),
+        CheckConstraint(f"length(full_name) <= {MAX_FULL_NAME_LENGTH}", name="full_name_length"),
         CheckConstraint(
             "delete_time IS NULL OR (email IS NULL AND password_hash IS NULL"
             " AND full_name = '' AND NOT is_active)",
             name="deleted_users_keep_no_personal_data",
         ),
+        CheckConstraint(
+            "delete_time IS NOT NULL OR (email IS NOT NULL AND password_hash IS NOT NULL)",
+            name="active_users_have_credentials",
+        ),
+        Index(None, "create_time", "id"),  # ListUsers pages in creation order
+        Index(None, "roles", postgresql_using="gin"),  # ListUsers filters by role
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
