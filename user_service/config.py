@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from user_service.adapters.aws_secrets import SecretUnavailable, fetch_json_secret
+from user_service.caller import Network
 from user_service.environment import EnvironmentReader
 
 ENVIRONMENTS = ("development", "production")
@@ -49,6 +50,8 @@ class Settings:
     grpc_port: int = 50051
     grpc_max_workers: int = 16
     grpc_max_concurrent_rpcs: int = 256
+    # Peers whose x-forwarded-for is believed (Envoy); empty: none.
+    trusted_proxies: tuple[Network, ...] = ()
     metrics_port: int = 9090
     bcrypt_rounds: int = 12
     access_token_ttl: int = 3600
@@ -114,6 +117,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         grpc_max_concurrent_rpcs=read.integer(
             "GRPC_MAX_CONCURRENT_RPCS", defaults.grpc_max_concurrent_rpcs, 1, 100_000
         ),
+        trusted_proxies=read.networks("TRUSTED_PROXIES"),
         metrics_port=read.port("METRICS_PORT", defaults.metrics_port),
         bcrypt_rounds=read.integer("BCRYPT_ROUNDS", defaults.bcrypt_rounds, 4, 31),
         access_token_ttl=read.integer("ACCESS_TOKEN_TTL", defaults.access_token_ttl, 60, 86400),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from user_service.caller import Network, parse_networks
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -82,6 +84,14 @@ class EnvironmentReader:
                 f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
             )
         return raw
+
+    def networks(self, name: str) -> tuple[Network, ...]:
+        """Comma-separated IP addresses and CIDR networks."""
+        try:
+            return parse_networks(self.raw(name) or "")
+        except ValueError as exc:
+            self.errors.append(f"{name}: {exc}")
+            return ()
 
     def secret(self, name: str, min_bytes: int) -> str | None:
         raw = self.raw(name)

@@ -87,7 +87,10 @@ def start_server(
         ThreadPoolExecutor(max_workers=settings.grpc_max_workers, thread_name_prefix="grpc-worker"),
         handlers=list(extra_handlers),
         interceptors=build_interceptors(
-            authenticate, {**RPC_POLICIES, **(extra_policies or {})}, unimplemented
+            authenticate,
+            {**RPC_POLICIES, **(extra_policies or {})},
+            unimplemented,
+            settings.trusted_proxies,
         ),
         options=SERVER_OPTIONS,
         # Beyond this many calls at once (running or queued for a worker), gRPC answers

@@ -28,6 +28,7 @@ from user_service import deadlines
 from user_service.storage.driver_errors import translate
 from user_service.storage.errors import DatabaseTimeout, DatabaseUnavailable, TransactionConflict
 from user_service.storage.repositories.accounts import AccountRepository
+from user_service.storage.repositories.audit import AuditRepository
 from user_service.storage.repositories.users import UserRepository
 
 T = TypeVar("T")
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
     session: Session
     users: UserRepository
     accounts: AccountRepository
+    audit: AuditRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
         self.session = self._session_factory()
         self.users = UserRepository(self.session)
         self.accounts = AccountRepository(self.session)
+        self.audit = AuditRepository(self.session)
         return self
 
     def __exit__(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import grpc
 
+from user_service.caller import Network
 from user_service.domain.model import Principal
 from user_service.server.access import Policy
 from user_service.server.interceptors.auth import AuthInterceptor
@@ -17,7 +18,12 @@ def build_interceptors(
     authenticate: Callable[[str], Principal],
     policies: Mapping[str, Policy],
     unimplemented: Collection[str] = (),
+    trusted_proxies: Sequence[Network] = (),
 ) -> list[grpc.ServerInterceptor]:
     """Outermost first: the log sees each call's final status; errors (authentication's
     too) become statuses inside it."""
-    return [RequestLogInterceptor(), ErrorInterceptor(unimplemented), AuthInterceptor(authenticate, policies)]
+    return [
+        RequestLogInterceptor(trusted_proxies),
+        ErrorInterceptor(unimplemented),
+        AuthInterceptor(authenticate, policies),
+    ]

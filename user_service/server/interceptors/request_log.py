@@ -1,7 +1,7 @@
 """The call's context and its log line: a request id taken from `x-request-id` or made up
 (sent back in the response's initial metadata and put in every log line of the call), the
-call's deadline for the work done for it (user_service.deadlines), and one log line per
-call with its status and duration."""
+client's address (user_service.caller), the call's deadline for the work done for it
+(user_service.deadlines), and one log line per call with its status and duration."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
 
+from user_service.caller import Network, client_address_var, resolve
 from user_service.deadlines import call_deadline
 from user_service.logs import request_id_var
 from user_service.server.interceptors.call import Behavior, CallInterceptor, metadata_value
@@ -25,11 +27,16 @@ log = logging.getLogger("user_service.requests")
 
 
 class RequestLogInterceptor(CallInterceptor):
+    def __init__(self, trusted_proxies: Sequence[Network] = ()) -> None:
+        self._trusted_proxies = tuple(trusted_proxies)
+
     def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
         request_id = metadata_value(context, REQUEST_ID_KEY)
         if request_id is None or not _ACCEPTABLE_REQUEST_ID.fullmatch(request_id):
             request_id = uuid.uuid4().hex
-        token = request_id_var.set(request_id)
+        request_token = request_id_var.set(request_id)
+        address = resolve(context.peer(), metadata_value(context, "x-forwarded-for"), self._trusted_proxies)
+        address_token = client_address_var.set(address)
         context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
         started = time.perf_counter()
         failed = False
@@ -50,4 +57,5 @@ class RequestLogInterceptor(CallInterceptor):
                 elapsed_ms,
                 extra={"grpc_method": method, "grpc_code": name, "duration_ms": round(elapsed_ms, 2)},
             )
-            request_id_var.reset(token)
+            client_address_var.reset(address_token)
+            request_id_var.reset(request_token)
