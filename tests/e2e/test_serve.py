@@ -3,8 +3,6 @@ every RPC of the contract answering (UNIMPLEMENTED until its issue lands)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import grpc
 import pytest
 from google.api import annotations_pb2
@@ -12,8 +10,8 @@ from google.protobuf import descriptor_pool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
-from tests.support.network import SERVING, free_port, raw_method, wait_for_health
-from tests.support.server_process import TEST_JWT_SECRET, ServerProcess, service_env, start_service
+from tests.support.network import SERVING, raw_method
+from tests.support.server_process import TEST_JWT_SECRET
 from tests.support.statuses import status_details
 from user_service.adapters.jwt_tokens import JwtCodec
 from user_service.server.access import PUBLIC, RPC_POLICIES
@@ -31,16 +29,6 @@ CONTRACT = {
         "CaptureHold", "ReleaseHold",
     },
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def service(service_database_url, tmp_path_factory) -> Iterator[ServerProcess]:
-    env = service_env(
-        DATABASE_URL=service_database_url, JWT_SECRET=TEST_JWT_SECRET, HEALTH_CHECK_INTERVAL_SECONDS="0.5"
-    )
-    with start_service(env, free_port(), tmp_path_factory.mktemp("serve") / "server.log") as server:
-        wait_for_health(server.channel, SERVING)
-        yield server
 
 
 @pytest.mark.parametrize("name", ["", *CONTRACT])

@@ -2,7 +2,7 @@
 
 Shutdown, in this order, with no step waiting on the database: health turns NOT_SERVING
 (and stays so), new calls are refused, calls in flight get SHUTDOWN_GRACE_SECONDS to
-finish; the health thread is only told to stop.
+finish; the health thread and the background jobs are only told to stop.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import signal
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 
 import grpc
@@ -24,6 +24,7 @@ from user_service.adapters.jwt_tokens import JwtCodec
 from user_service.config import Settings, development_jwt_secret
 from user_service.domain.authentication import TokenAuthenticator
 from user_service.server.access import BALANCE, RPC_POLICIES, USER_AUTH, Policy
+from user_service.server.background import PeriodicJob
 from user_service.server.health import DatabaseHealth
 from user_service.server.interceptors import build_interceptors
 from user_service.server.options import SERVER_OPTIONS
@@ -47,12 +48,16 @@ class RunningServer:
     port: int
     health: health.HealthServicer
     database_health: DatabaseHealth
+    # Started once the server serves, told to stop when it drains.
+    jobs: list[PeriodicJob] = field(default_factory=list)
 
     def stop(self, grace_seconds: float) -> None:
         self.health.enter_graceful_shutdown()
         stopped = self.server.stop(grace_seconds)
         log.info("refusing new calls; calls in flight have %g s to finish", grace_seconds)
         self.database_health.stop()
+        for job in self.jobs:
+            job.stop()
         stopped.wait()
 
 
@@ -113,9 +118,12 @@ def start_server(
         port = 0
     if port == 0:
         raise PortUnavailable(f"cannot listen on port {settings.grpc_port}: is another process using it?")
+    jobs: list[PeriodicJob] = []
     server.start()
     database_health.start()
-    return RunningServer(server, port, health_servicer, database_health)
+    for job in jobs:
+        job.start()
+    return RunningServer(server, port, health_servicer, database_health, jobs)
 
 
 def serve(
