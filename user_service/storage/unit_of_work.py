@@ -29,6 +29,10 @@ from user_service.storage.driver_errors import translate
 from user_service.storage.errors import DatabaseTimeout, DatabaseUnavailable, TransactionConflict
 from user_service.storage.repositories.accounts import AccountRepository
 from user_service.storage.repositories.audit import AuditRepository
+from user_service.storage.repositories.history import HistoryRepository
+from user_service.storage.repositories.holds import HoldRepository
+from user_service.storage.repositories.ledger import LedgerRepository
+from user_service.storage.repositories.reconciliation import ReconciliationRepository
 from user_service.storage.repositories.users import UserRepository
 
 T = TypeVar("T")
@@ -46,6 +50,10 @@ class SqlUnitOfWork:
     users: UserRepository
     accounts: AccountRepository
     audit: AuditRepository
+    ledger: LedgerRepository
+    history: HistoryRepository
+    holds: HoldRepository
+    reconciliation: ReconciliationRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -58,6 +66,10 @@ class SqlUnitOfWork:
         self.users = UserRepository(self.session)
         self.accounts = AccountRepository(self.session)
         self.audit = AuditRepository(self.session)
+        self.ledger = LedgerRepository(self.session)
+        self.history = HistoryRepository(self.session)
+        self.holds = HoldRepository(self.session)
+        self.reconciliation = ReconciliationRepository(self.session)
         return self
 
     def __exit__(
