@@ -23,6 +23,10 @@ from grpc_reflection.v1alpha import reflection
 from user_service.adapters.jwt_tokens import JwtCodec
 from user_service.config import Settings, development_jwt_secret
 from user_service.domain.authentication import TokenAuthenticator
+from user_service.domain.balances import BalancesHandler
+from user_service.domain.hold_sweeper import HoldSweeper
+from user_service.domain.holds import HoldsHandler
+from user_service.domain.transfers import TransfersHandler
 from user_service.server.access import BALANCE, RPC_POLICIES, USER_AUTH, Policy
 from user_service.server.background import PeriodicJob
 from user_service.server.health import DatabaseHealth
@@ -81,7 +85,13 @@ def start_server(
     """Start serving on settings.grpc_port (0: any free port; see RunningServer.port)."""
     jwt_secret = settings.jwt_secret or development_jwt_secret(settings.data_dir)
     authenticate = TokenAuthenticator(JwtCodec([jwt_secret]))
-    user_auth, balance = UserAuthServicer(), BalanceServicer()
+    transactions, max_amount = database.transactions, settings.max_amount
+    user_auth = UserAuthServicer()
+    balance = BalanceServicer(
+        BalancesHandler(transactions, max_amount),
+        TransfersHandler(transactions, max_amount),
+        HoldsHandler(transactions, max_amount),
+    )
     unimplemented = unimplemented_methods(
         [
             (user_auth, user_auth_pb2_grpc.UserAuthServicer, USER_AUTH),
@@ -118,7 +128,9 @@ def start_server(
         port = 0
     if port == 0:
         raise PortUnavailable(f"cannot listen on port {settings.grpc_port}: is another process using it?")
-    jobs: list[PeriodicJob] = []
+    jobs: list[PeriodicJob] = [
+        PeriodicJob("hold-sweeper", settings.hold_sweep_interval_seconds, HoldSweeper(transactions).run_once),
+    ]
     server.start()
     database_health.start()
     for job in jobs:
