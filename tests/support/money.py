@@ -103,7 +103,8 @@ def audit_count(engine: Engine, action: str, **details: str) -> int:
         return int(
             connection.execute(
                 text(
-                    "SELECT count(*) FROM audit_events WHERE action = :action AND details @> CAST(:d AS jsonb)"
+                    "SELECT count(*) FROM audit_events"
+                    " WHERE action = :action AND details @> CAST(:d AS jsonb)"
                 ),
                 {"action": action, "d": json.dumps(details)},
             ).scalar_one()
