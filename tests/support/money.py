@@ -97,7 +97,7 @@ def age_holds(engine: Engine, *hold_ids: uuid.UUID) -> None:
         )
 
 
-def audit_count(engine: Engine, action: str, **details: str) -> int:
+def audit_count(engine: Engine, action: str, **details: str | int) -> int:
     """Audit rows of `action` whose details include `details`."""
     with engine.connect() as connection:
         return int(
