@@ -27,9 +27,9 @@ class HistoryRepository:
         row = (
             self._session.connection()
             .execute(
-                _transactions(account)
-                .add_columns(LEDGER.c.request_fingerprint)
-                .where(LEDGER.c.request_id == request_id, LEDGER.c.type != TransactionType.TRANSFER_IN.value)
+                _transactions(account).where(
+                    LEDGER.c.request_id == request_id, LEDGER.c.type != TransactionType.TRANSFER_IN.value
+                )
             )
             .one_or_none()
         )

@@ -1,5 +1,5 @@
-"""The ledger: deposits, withdrawals and transfers written with their balance change and
-their audit row, and ledger rows read back (by request_id, by transfer, page by page).
+"""The ledger's writes: deposits, withdrawals and transfers, each with its balance change
+and its audit row (reads are in history.py, captures in hold_settlement.py).
 
 A deposit or withdrawal is one statement: a guarded `UPDATE accounts ... RETURNING` (which
 takes the account's row lock), the ledger INSERT fed by it, and the audit INSERT fed by
@@ -28,7 +28,6 @@ from user_service.storage.repositories.money_rows import (
     duplicates_refused,
 )
 
-_COUNTERPARTY = ACCOUNTS.alias("counterparty")
 _ENTRY_COLUMNS = ("account_id", "type", "amount", "balance_after", "request_id", "request_fingerprint")
 _RETURNED = (LEDGER.c.id, LEDGER.c.account_id, LEDGER.c.type, LEDGER.c.amount, LEDGER.c.balance_after)
 _RETURNED_TOO = (
