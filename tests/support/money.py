@@ -25,6 +25,7 @@ MAX_AMOUNT = 100_000_000
 
 @dataclass
 class Money:
+    engine: Engine
     transactions: Transactions
     balances: BalancesHandler
     transfers: TransfersHandler
@@ -44,6 +45,7 @@ def money_on(url: str, pool_size: int = 16, conflict_retries: int = CONFLICT_RET
     transactions = Transactions(session_factory(engine, limits), conflict_retries)
     try:
         yield Money(
+            engine,
             transactions,
             BalancesHandler(transactions, MAX_AMOUNT),
             TransfersHandler(transactions, MAX_AMOUNT),
