@@ -1,10 +1,12 @@
-"""python -m user_service serve | migrate | create-user."""
+"""python -m user_service serve | migrate | create-user | send-emails."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 
 from user_service.adapters.passwords import BcryptHasher
 from user_service.config import ConfigError, Settings, load_settings
@@ -13,6 +15,7 @@ from user_service.domain.model import Role
 from user_service.domain.users import UsersHandler
 from user_service.logs import configure_logging
 from user_service.server.app import PortUnavailable, serve
+from user_service.server.wiring import email_dispatcher
 from user_service.storage import migrate
 from user_service.storage.database import open_database, service_role
 from user_service.storage.embedded import EmbeddedPostgresUnavailable
@@ -48,6 +51,23 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _send_emails(settings: Settings, args: argparse.Namespace) -> int:
+    """The email dispatcher as a worker of its own: until SIGTERM/SIGINT, or until nothing is due."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    with open_database(settings) as database:
+        dispatcher = email_dispatcher(settings, database)
+        log.info("sending email from the outbox%s", " until none is due" if args.once else "")
+        while not stop.is_set():
+            more = dispatcher.dispatch()
+            if args.once and not more:
+                break
+            if not more:
+                stop.wait(settings.email_dispatch_interval_seconds)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m user_service", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -65,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--full-name", default="")
     create.set_defaults(run=_create_user)
+    emails = commands.add_parser("send-emails", help="deliver the email outbox (a worker beside the servers)")
+    emails.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    emails.set_defaults(run=_send_emails)
     return parser
 
 

@@ -29,6 +29,9 @@ from user_service.storage.driver_errors import translate
 from user_service.storage.errors import DatabaseTimeout, DatabaseUnavailable, TransactionConflict
 from user_service.storage.repositories.accounts import AccountRepository
 from user_service.storage.repositories.audit import AuditRepository
+from user_service.storage.repositories.outbox import OutboxRepository
+from user_service.storage.repositories.sessions import SessionRepository
+from user_service.storage.repositories.tokens import SingleUseTokenRepository
 from user_service.storage.repositories.users import UserRepository
 
 T = TypeVar("T")
@@ -46,6 +49,9 @@ class SqlUnitOfWork:
     users: UserRepository
     accounts: AccountRepository
     audit: AuditRepository
+    sessions: SessionRepository
+    tokens: SingleUseTokenRepository
+    outbox: OutboxRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -58,6 +64,9 @@ class SqlUnitOfWork:
         self.users = UserRepository(self.session)
         self.accounts = AccountRepository(self.session)
         self.audit = AuditRepository(self.session)
+        self.sessions = SessionRepository(self.session)
+        self.tokens = SingleUseTokenRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
         return self
 
     def __exit__(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+import uuid
+
+from sqlalchemy import and_, insert, or_, update
 from sqlalchemy.orm import Session
 
 from user_service.domain.audit import AuditEvent
@@ -30,4 +32,18 @@ class AuditRepository:
                 }
                 for event in events
             ],
+        )
+
+    def erase_addresses(self, user_id: uuid.UUID) -> None:
+        """Forget where a deleted user acted from: the one change the trail allows."""
+        self._session.execute(
+            update(AuditEventRow)
+            .where(
+                AuditEventRow.client_address.is_not(None),
+                or_(
+                    AuditEventRow.actor_user_id == user_id,
+                    and_(AuditEventRow.subject_user_id == user_id, AuditEventRow.actor_user_id.is_(None)),
+                ),
+            )
+            .values(client_address=None)
         )
