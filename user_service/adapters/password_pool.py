@@ -17,7 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
 from user_service import deadlines
-from user_service.adapters.passwords import BcryptHasher
+from user_service.adapters.passwords import PasswordHasher
 from user_service.domain.errors import ResourceExhausted
 
 T = TypeVar("T")
@@ -27,10 +27,10 @@ RETRY_AFTER_SECONDS = 1.0
 
 
 class PasswordPool:
-    """`hash` and `verify` of a BcryptHasher, run on `threads` threads (0: one per core)
+    """`hash` and `verify` of a hasher (bcrypt), run on `threads` threads (0: one per core)
     with at most `max_queued` calls waiting."""
 
-    def __init__(self, hasher: BcryptHasher, threads: int = 0, max_queued: int | None = None) -> None:
+    def __init__(self, hasher: PasswordHasher, threads: int = 0, max_queued: int | None = None) -> None:
         self._hasher = hasher
         self.threads = threads or os.cpu_count() or 1
         self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="bcrypt")

@@ -21,7 +21,7 @@ def user_message(user: User) -> user_pb2.User:
         full_name=user.full_name,
         is_active=user.is_active,
         email_verified=user.email_verified,
-        roles=[_TO_PROTO[role] for role in sorted(user.roles)],
+        roles=sorted(_TO_PROTO[role] for role in user.roles),
         create_time=timestamp(user.create_time),
         update_time=timestamp(user.update_time),
     )
