@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -26,7 +27,8 @@ from tests.support.smtp import SmtpSink
 from user_service.config import load_settings
 from user_service.domain.emails import EmailDispatcher
 from user_service.server.wiring import email_dispatcher
-from user_service.storage.database import make_engine, open_database
+from user_service.storage.database import SessionLimits, make_engine, open_database, session_factory
+from user_service.storage.unit_of_work import Transactions
 
 PUBLIC_BASE_URL = "https://accounts.example.test"
 
@@ -263,3 +265,22 @@ def test_the_console_backend_writes_the_link_to_the_log_for_a_newcomer(outbox_da
     assert done.returncode == 0, done.stderr
     assert f"email to {email}: Verify your email address" in done.stderr
     assert f"{PUBLIC_BASE_URL}/verify/" in done.stderr
+
+
+def test_a_claim_skips_the_rows_another_dispatcher_is_claiming(outbox_database, owner):
+    """The race the lease alone cannot close: two claims at the same instant."""
+    owed(owner, 4)
+    limits = SessionLimits(statement_timeout_ms=3000, lock_timeout_ms=1000)
+    engine = make_engine(outbox_database[1], pool_size=2, limits=limits)
+    transactions = Transactions(session_factory(engine, limits))
+    try:
+        with transactions() as first:
+            held = {item.id for item in first.outbox.claim(2, timedelta(minutes=2), 10)}
+            with transactions() as second:
+                taken = {item.id for item in second.outbox.claim(50, timedelta(minutes=2), 10)}
+    finally:
+        engine.dispose()
+
+    assert len(held) == 2
+    assert taken
+    assert held.isdisjoint(taken)
