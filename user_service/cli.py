@@ -1,10 +1,12 @@
-"""python -m user_service serve | migrate | create-user | release-expired-holds | reconcile."""
+"""python -m user_service serve | migrate | create-user | send-emails | release-expired-holds | reconcile."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 
 from user_service.adapters.passwords import BcryptHasher
 from user_service.config import ConfigError, Settings, load_settings
@@ -15,6 +17,7 @@ from user_service.domain.reconciliation import reconcile
 from user_service.domain.users import UsersHandler
 from user_service.logs import configure_logging
 from user_service.server.app import PortUnavailable, serve
+from user_service.server.wiring import email_dispatcher
 from user_service.storage import migrate
 from user_service.storage.database import open_database, service_role
 from user_service.storage.embedded import EmbeddedPostgresUnavailable
@@ -47,6 +50,23 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
             print(f"create-user: {error.message}", file=sys.stderr)
             return EXIT_FAILED
     print(f"created user {user.id} <{user.email}> with roles {', '.join(user.roles)}")
+    return 0
+
+
+def _send_emails(settings: Settings, args: argparse.Namespace) -> int:
+    """The email dispatcher as a worker of its own: until SIGTERM/SIGINT, or until nothing is due."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    with open_database(settings) as database:
+        dispatcher = email_dispatcher(settings, database)
+        log.info("sending email from the outbox%s", " until none is due" if args.once else "")
+        while not stop.is_set():
+            more = dispatcher.dispatch()
+            if args.once and not more:
+                break
+            if not more:
+                stop.wait(settings.email_dispatch_interval_seconds)
     return 0
 
 
@@ -86,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--full-name", default="")
     create.set_defaults(run=_create_user)
+    emails = commands.add_parser("send-emails", help="deliver the email outbox (a worker beside the servers)")
+    emails.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    emails.set_defaults(run=_send_emails)
     commands.add_parser(
         "release-expired-holds",
         help="give back the money of every hold past its ttl (the server does it too)",

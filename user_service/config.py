@@ -48,6 +48,8 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)
     # None: a generated development secret kept under data_dir (development only).
     jwt_secret: str | None = field(default=None, repr=False)
+    # Secrets that verify tokens but no longer sign them, during a rotation.
+    jwt_previous_secrets: tuple[str, ...] = field(default=(), repr=False)
     grpc_port: int = 50051
     grpc_max_workers: int = 16
     grpc_max_concurrent_rpcs: int = 256
@@ -57,7 +59,17 @@ class Settings:
     bcrypt_rounds: int = 12
     access_token_ttl: int = 3600
     reset_token_ttl: int = 1800
+    refresh_token_ttl: int = 30 * 86400
+    verification_token_ttl: int = 86400
     require_email_verification: bool = True
+    # Failures (wrong passwords, bad tokens) and email requests counted per window.
+    rate_limit_window_seconds: int = 900
+    rate_limit_failures_per_account: int = 5
+    rate_limit_failures_per_address: int = 100
+    rate_limit_emails_per_account: int = 5
+    rate_limit_emails_per_address: int = 50
+    # bcrypt runs on this many threads; 0: one per core.
+    bcrypt_threads: int = 0
     email_backend: str = "console"
     smtp_host: str = ""
     smtp_port: int = 587
@@ -66,6 +78,7 @@ class Settings:
     smtp_starttls: bool = True
     email_from: str = "user-service@localhost"
     public_base_url: str = "http://localhost:8080"
+    email_dispatch_interval_seconds: float = 2.0
     aws_secret_id: str = ""
     log_level: str = "INFO"
     log_format: str = "json"
@@ -117,6 +130,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         redis_url=read.url("REDIS_URL", ("redis", "rediss", "unix")),
         jwt_secret=read.secret("JWT_SECRET", MIN_JWT_SECRET_BYTES),
+        jwt_previous_secrets=read.secrets("JWT_PREVIOUS_SECRETS", MIN_JWT_SECRET_BYTES),
         grpc_port=read.port("GRPC_PORT", defaults.grpc_port),
         grpc_max_workers=read.integer("GRPC_MAX_WORKERS", defaults.grpc_max_workers, 1, 1000),
         grpc_max_concurrent_rpcs=read.integer(
@@ -127,9 +141,29 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         bcrypt_rounds=read.integer("BCRYPT_ROUNDS", defaults.bcrypt_rounds, 4, 31),
         access_token_ttl=read.integer("ACCESS_TOKEN_TTL", defaults.access_token_ttl, 60, 86400),
         reset_token_ttl=read.integer("RESET_TOKEN_TTL", defaults.reset_token_ttl, 60, 86400),
+        refresh_token_ttl=read.integer("REFRESH_TOKEN_TTL", defaults.refresh_token_ttl, 300, 365 * 86400),
+        verification_token_ttl=read.integer(
+            "VERIFICATION_TOKEN_TTL", defaults.verification_token_ttl, 300, 30 * 86400
+        ),
         require_email_verification=read.boolean(
             "REQUIRE_EMAIL_VERIFICATION", defaults.require_email_verification
         ),
+        rate_limit_window_seconds=read.integer(
+            "RATE_LIMIT_WINDOW_SECONDS", defaults.rate_limit_window_seconds, 1, 86400
+        ),
+        rate_limit_failures_per_account=read.integer(
+            "RATE_LIMIT_FAILURES_PER_ACCOUNT", defaults.rate_limit_failures_per_account, 1, 1_000_000
+        ),
+        rate_limit_failures_per_address=read.integer(
+            "RATE_LIMIT_FAILURES_PER_ADDRESS", defaults.rate_limit_failures_per_address, 1, 1_000_000
+        ),
+        rate_limit_emails_per_account=read.integer(
+            "RATE_LIMIT_EMAILS_PER_ACCOUNT", defaults.rate_limit_emails_per_account, 1, 1_000_000
+        ),
+        rate_limit_emails_per_address=read.integer(
+            "RATE_LIMIT_EMAILS_PER_ADDRESS", defaults.rate_limit_emails_per_address, 1, 1_000_000
+        ),
+        bcrypt_threads=read.integer("BCRYPT_THREADS", defaults.bcrypt_threads, 0, 256),
         email_backend=read.choice("EMAIL_BACKEND", defaults.email_backend, EMAIL_BACKENDS),
         smtp_host=read.text("SMTP_HOST", defaults.smtp_host),
         smtp_port=read.port("SMTP_PORT", defaults.smtp_port),
@@ -138,6 +172,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_starttls=read.boolean("SMTP_STARTTLS", defaults.smtp_starttls),
         email_from=read.text("EMAIL_FROM", defaults.email_from),
         public_base_url=read.text("PUBLIC_BASE_URL", defaults.public_base_url).rstrip("/"),
+        email_dispatch_interval_seconds=read.seconds(
+            "EMAIL_DISPATCH_INTERVAL_SECONDS", defaults.email_dispatch_interval_seconds
+        ),
         aws_secret_id=secret_id,
         log_level=read.choice("LOG_LEVEL", defaults.log_level, LOG_LEVELS, str.upper),
         log_format=read.choice("LOG_FORMAT", defaults.log_format, LOG_FORMATS),
@@ -171,6 +208,12 @@ def _cross_field_errors(settings: Settings) -> list[str]:
         ]
     if settings.migration_database_url is not None and settings.database_url is None:
         errors.append("MIGRATION_DATABASE_URL needs DATABASE_URL (the role the service connects as)")
+    if settings.is_production and settings.email_backend == "console":
+        errors.append(
+            "EMAIL_BACKEND=console writes links with live tokens to the log: use smtp or ses in production"
+        )
+    if not settings.public_base_url.startswith(("http://", "https://")):
+        errors.append("PUBLIC_BASE_URL must start with http:// or https://")
     if settings.email_backend == "smtp" and not settings.smtp_host:
         errors.append("SMTP_HOST is required when EMAIL_BACKEND=smtp")
     return errors

@@ -85,6 +85,13 @@ class EnvironmentReader:
             )
         return raw
 
+    def secrets(self, name: str, min_bytes: int) -> tuple[str, ...]:
+        """Comma-separated secrets, each at least `min_bytes` long (values never repeated)."""
+        values = tuple(part.strip() for part in (self.raw(name) or "").split(",") if part.strip())
+        if any(len(value.encode()) < min_bytes for value in values):
+            self.errors.append(f"{name}: each secret must be at least {min_bytes} bytes long")
+        return values
+
     def networks(self, name: str) -> tuple[Network, ...]:
         """Comma-separated IP addresses and CIDR networks."""
         try:

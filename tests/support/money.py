@@ -68,8 +68,12 @@ def new_user(engine: Engine, *roles: str) -> uuid.UUID:
 
 
 def delete_user(engine: Engine, user_id: uuid.UUID) -> None:
-    """As DeleteUser will: personal data gone, the row (and its account) kept."""
+    """As DeleteUser does (at a zero balance): personal data gone, the row kept, its
+    accounts closed."""
     with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE accounts SET close_time = now() WHERE user_id = :id"), {"id": user_id}
+        )
         connection.execute(
             text(
                 "UPDATE users SET email = NULL, password_hash = NULL, full_name = '', is_active = false,"

@@ -22,8 +22,9 @@ from typing import Self
 import grpc
 
 from tests.support.network import free_port, raw_method
-from user_service.adapters.jwt_tokens import JwtCodec
-from user_service.domain.authentication import TokenAuthenticator
+from user_service.adapters.jwt_tokens import JwtCodec, TokenInvalid
+from user_service.domain.errors import Unauthenticated
+from user_service.domain.model import Principal, Role
 from user_service.domain.permissions import Action
 from user_service.server.access import PUBLIC, TOKEN, requires
 from user_service.server.interceptors import build_interceptors
@@ -41,6 +42,16 @@ POLICIES = {
 }
 
 _BEHAVIORS: dict[bytes, Behavior] = {}
+
+
+def authenticate(token: str) -> Principal:
+    """The token's own claims, without sessions: the probe tests the interceptors, not those."""
+    try:
+        claims = CODEC.decode(token, required=("sid", "roles"))
+    except TokenInvalid:
+        raise Unauthenticated("INVALID_TOKEN", "the access token is invalid or has expired") from None
+    roles = frozenset(Role(role) for role in claims["roles"])
+    return Principal(uuid.UUID(claims["sub"]), roles, str(claims["sid"]), str(claims["jti"]))
 
 
 def behave(behavior: Behavior) -> bytes:
@@ -69,9 +80,7 @@ class Probe:
     def __init__(self) -> None:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=4),
-            interceptors=build_interceptors(
-                TokenAuthenticator(CODEC), POLICIES, unimplemented={"/test.Probe/Missing"}
-            ),
+            interceptors=build_interceptors(authenticate, POLICIES, unimplemented={"/test.Probe/Missing"}),
             handlers=[
                 grpc.method_handlers_generic_handler(
                     "test.Probe", {name: grpc.unary_unary_rpc_method_handler(_call) for name in METHODS}

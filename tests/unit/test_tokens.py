@@ -10,9 +10,6 @@ import jwt
 import pytest
 
 from user_service.adapters.jwt_tokens import AUDIENCE, ISSUER, JwtCodec, TokenInvalid, key_id
-from user_service.domain.authentication import TokenAuthenticator
-from user_service.domain.errors import Unauthenticated
-from user_service.domain.model import Role
 
 OLD = "old-secret-" + "0123456789" * 6  # 64+ bytes: long enough even for the HS512 forgery
 NEW = "new-secret-" + "0123456789" * 6
@@ -92,29 +89,3 @@ def forged(*, key: str = NEW, algorithm: str = "HS256", drop: tuple[str, ...] = 
 def test_bad_tokens_are_invalid(forge):
     with pytest.raises(TokenInvalid):
         JwtCodec([NEW]).decode(forge(), required=("sid", "roles"))
-
-
-def test_the_authenticator_turns_a_good_token_into_a_principal():
-    user_id = uuid.uuid4()
-    codec = JwtCodec([NEW])
-    token = codec.encode(
-        claims(sub=str(user_id), roles=["admin", "user"], sid="session-1", jti="token-1"), 60
-    )
-
-    principal = TokenAuthenticator(codec)(token)
-
-    assert principal.user_id == user_id
-    assert principal.roles == {Role.ADMIN, Role.USER}
-    assert principal.session_id == "session-1"
-    assert principal.token_id == "token-1"
-
-
-@pytest.mark.parametrize("bad", [{"roles": ["emperor"]}, {"sub": "not-a-uuid"}, {"roles": "user"}])
-def test_the_authenticator_refuses_tokens_with_bad_claims(bad):
-    codec = JwtCodec([NEW])
-    token = codec.encode(claims(**bad), 60)
-
-    with pytest.raises(Unauthenticated) as refused:
-        TokenAuthenticator(codec)(token)
-
-    assert refused.value.reason == "INVALID_TOKEN"

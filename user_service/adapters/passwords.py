@@ -7,9 +7,19 @@ with `fits`, so that one is refused, never silently cut) and never matches one.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import bcrypt
 
 MAX_PASSWORD_BYTES = 72
+
+
+class PasswordHasher(Protocol):
+    """A BcryptHasher, or a PasswordPool running one on threads of its own."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password: str, password_hash: str) -> bool: ...
 
 
 def fits(password: str) -> bool:

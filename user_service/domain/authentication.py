@@ -1,28 +1,88 @@
-"""Who is calling: an access token turned into a Principal."""
+"""Access tokens: issued at login and refresh, checked on every call that needs one.
+
+A token is accepted when its signature, algorithm, expiry, issuer and audience hold
+(JwtCodec) and its session is live: not revoked or expired, its user neither deactivated
+nor deleted. The session's state comes from the cache (one Redis round trip) or, when the
+cache does not know or cannot answer, from the database (one indexed SELECT), which is
+then cached. The caller's roles are the user's roles now, not those written in the token
+when it was issued, so a role change takes effect within the cache's VALID_SECONDS.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from user_service.adapters.jwt_tokens import JwtCodec, TokenInvalid
+from user_service.adapters.session_cache import REVOKED, CacheUnavailable, SessionCache
 from user_service.domain.errors import Unauthenticated
 from user_service.domain.model import Principal, Role
+from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
+
+
+class AccessTokens:
+    def __init__(self, codec: JwtCodec, ttl_seconds: int) -> None:
+        self._codec = codec
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, user_id: uuid.UUID, roles: Sequence[Role], session_id: uuid.UUID) -> str:
+        claims = {
+            "sub": str(user_id),
+            "roles": sorted(role.value for role in roles),
+            "sid": str(session_id),
+            "jti": uuid.uuid4().hex,
+        }
+        return self._codec.encode(claims, self.ttl_seconds)
+
+
+def _invalid() -> Unauthenticated:
+    return Unauthenticated("INVALID_TOKEN", "the access token is invalid or has expired")
 
 
 class TokenAuthenticator:
-    """Checks an access token's signature, expiry and claims (sub, roles, sid, jti)."""
-
-    def __init__(self, codec: JwtCodec) -> None:
+    def __init__(
+        self, codec: JwtCodec, cache: SessionCache, transactions: Transactions, token_ttl_seconds: int
+    ) -> None:
         self._codec = codec
+        self._cache = cache
+        self._transactions = transactions
+        # A session found dead stays so; its tokens can be presented this long at most.
+        self._dead_for = token_ttl_seconds
 
     def __call__(self, token: str) -> Principal:
         try:
             claims = self._codec.decode(token, required=("sid", "roles"))
-            return Principal(
-                user_id=uuid.UUID(claims["sub"]),
-                roles=frozenset(Role(role) for role in claims["roles"]),
-                session_id=str(claims["sid"]),
-                token_id=str(claims["jti"]),
-            )
-        except (TokenInvalid, ValueError, TypeError):
-            raise Unauthenticated("INVALID_TOKEN", "the access token is invalid or has expired") from None
+            user_id = uuid.UUID(claims["sub"])
+            session_id = uuid.UUID(claims["sid"])
+        except (TokenInvalid, ValueError, TypeError, AttributeError):
+            raise _invalid() from None
+        roles = self._session_roles(session_id, user_id)
+        if roles is None:
+            raise Unauthenticated("TOKEN_REVOKED", "the session of this access token has ended")
+        return Principal(
+            user_id=user_id, roles=roles, session_id=str(session_id), token_id=str(claims["jti"])
+        )
+
+    def _session_roles(self, session_id: uuid.UUID, user_id: uuid.UUID) -> frozenset[Role] | None:
+        key = str(session_id)
+        try:
+            cached = self._cache.get(key)
+        except CacheUnavailable:
+            return self._from_database(session_id, user_id)
+        if cached is None:
+            roles = self._from_database(session_id, user_id)
+            if roles is None:
+                self._cache.revoke([key], self._dead_for)
+            else:
+                self._cache.remember(key, ",".join(sorted(roles)))
+            return roles
+        if cached == REVOKED:
+            return None
+        return frozenset(Role(role) for role in cached.split(",") if role)
+
+    def _from_database(self, session_id: uuid.UUID, user_id: uuid.UUID) -> frozenset[Role] | None:
+        def read(uow: SqlUnitOfWork) -> list[str] | None:
+            return uow.sessions.state(session_id, user_id)
+
+        roles = self._transactions.run(read)
+        return frozenset(Role(role) for role in roles) if roles is not None else None

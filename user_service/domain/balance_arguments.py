@@ -15,13 +15,12 @@ import uuid
 from datetime import timedelta
 
 from user_service.domain.errors import FieldViolation, InvalidArgument
+from user_service.domain.page_tokens import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 MAX_REQUEST_ID_LENGTH = 64
 MAX_TEXT_LENGTH = 200  # a description or a reference
 DEFAULT_HOLD_TTL = timedelta(minutes=15)
 MAX_HOLD_TTL = timedelta(days=7)
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
 _NIL = uuid.UUID(int=0)  # stands in for a bad id until `check()` raises
 
 

@@ -9,13 +9,14 @@ used before, too little money), with the account locked so the answer is exact.
 
 from __future__ import annotations
 
+from user_service.domain import page_tokens
 from user_service.domain.audit import AuditEvent
 from user_service.domain.balance_arguments import Arguments, fingerprint
+from user_service.domain.errors import InvalidArgument
 from user_service.domain.idempotency import replayed
 from user_service.domain.model import Principal
 from user_service.domain.money import Account, Balance, Posted, TransactionPage, TransactionType
 from user_service.domain.money_errors import InsufficientFunds, UserNotFound
-from user_service.domain.page_tokens import decode, encode
 from user_service.domain.permissions import Action, require
 from user_service.storage.repositories.money_rows import DuplicateRequest, Request
 from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
@@ -63,6 +64,7 @@ class BalancesHandler:
     def list_transactions(
         self,
         principal: Principal,
+        *,
         user_id: str,
         page_size: int,
         page_token: str,
@@ -71,9 +73,14 @@ class BalancesHandler:
         checks = Arguments()
         account = Account(checks.user_id(user_id))
         size = checks.page_size(page_size)
-        before = decode(page_token, account, kind) if page_token else None
-        if page_token and before is None:
-            checks.refuse("page_token", "is not a token of this listing", "INVALID_PAGE_TOKEN")
+        # A token is good only for the listing it came from: this account, this filter.
+        listing = f"transactions/{account.user_id}/{account.currency}/{kind or ''}"
+        try:
+            position = page_tokens.decode(page_token, listing, (int,))
+        except InvalidArgument as refused:
+            checks.violations.extend(refused.violations)
+            position = None
+        before = int(position[0]) if position else None
         checks.check()
         require(principal, Action.READ_BALANCE, account.user_id)
 
@@ -83,7 +90,7 @@ class BalancesHandler:
                 raise UserNotFound()
             more = len(rows) > size
             return TransactionPage(
-                tuple(rows[:size]), encode(account, kind, rows[size - 1].id) if more else ""
+                tuple(rows[:size]), page_tokens.encode(listing, [rows[size - 1].id]) if more else ""
             )
 
         return self._transactions.run(read)

@@ -17,6 +17,13 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class EmailKind(StrEnum):
+    """Which email a user is owed; stored by value in the outbox."""
+
+    VERIFICATION = "email_verification"
+    PASSWORD_RESET = "password_reset"  # noqa: S105  (a kind of email, not a password)
+
+
 @dataclass(frozen=True)
 class User:
     id: uuid.UUID
@@ -37,3 +44,36 @@ class Principal:
     roles: frozenset[Role]
     session_id: str
     token_id: str
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user and what its password must match (None once deleted)."""
+
+    user: User
+    password_hash: str | None
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    """What ListUsers' filter asks for; None: any."""
+
+    email: str | None = None
+    email_prefix: str | None = None
+    role: Role | None = None
+    is_active: bool | None = None
+    email_verified: bool | None = None
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: tuple[User, ...]
+    next_page_token: str

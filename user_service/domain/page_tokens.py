@@ -1,46 +1,67 @@
-"""ListTransactions' page tokens: opaque to callers, strict when read back.
+"""Opaque page tokens for keyset pagination (AIP-158).
 
-A token is URL-safe base64 of a small JSON object naming the account and the filter it
-was made for and the id of the last row handed out; the next page holds the rows with
-smaller ids. A token made for another user, currency or filter, or anything that is not
-a token, is INVALID_PAGE_TOKEN. Nothing is secret in it: the caller may only read pages
-of an account it may read anyway, which the handler checks for every page.
+A token carries where the last page ended and a digest of the query it belongs to, so that
+a token shown with another query (another filter, another user) is refused rather than
+misread. Tokens are urlsafe base64 of a small JSON document; they are opaque to callers,
+not secret: they hold no more than the caller could read from the page itself.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
+from collections.abc import Sequence
 
-from user_service.domain.money import Account, TransactionType
+from user_service.domain.errors import FieldViolation, InvalidArgument
 
-_VERSION = 1
-_MAX_ID = 2**63 - 1
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+MAX_TOKEN_LENGTH = 1024
 
-
-def encode(account: Account, kind: TransactionType | None, last_id: int) -> str:
-    body = {"v": _VERSION, "u": str(account.user_id), "c": account.currency, "t": kind or "", "b": last_id}
-    text = json.dumps(body, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+Position = list[str | int]
 
 
-def decode(token: str, account: Account, kind: TransactionType | None) -> int | None:
-    """The id the next page starts below, or None when the token is not one made for this
-    account and filter."""
+def _query_digest(query: str) -> str:
+    return hashlib.sha256(query.encode()).hexdigest()[:16]
+
+
+def encode(query: str, position: Sequence[str | int]) -> str:
+    document = {"q": _query_digest(query), "p": list(position)}
+    return base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode(token: str, query: str, shape: Sequence[type]) -> Position | None:
+    """The position in a token made by `encode` for the same `query`; None for an empty
+    token; INVALID_ARGUMENT (INVALID_PAGE_TOKEN) for anything else. `shape`: the types of
+    the position's items."""
+    if not token:
+        return None
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        body = json.loads(raw.decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-    if not isinstance(body, dict) or set(body) != {"v", "u", "c", "t", "b"}:
-        return None
-    before = body["b"]
-    expected = (_VERSION, str(account.user_id), account.currency, kind or "")
-    if (body["v"], body["u"], body["c"], body["t"]) != expected:
-        return None
-    if type(before) is not int or not 1 <= before <= _MAX_ID:
-        return None
-    if encode(account, kind, before) != token:  # one spelling per token: no padding, no variants
-        return None
-    return before
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise ValueError("too long")
+        document = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        position = document["p"]
+        if document["q"] != _query_digest(query):
+            raise ValueError("another query")
+        if not isinstance(position, list) or len(position) != len(shape):
+            raise ValueError("malformed")
+        if not all(type(item) is kind for item, kind in zip(position, shape, strict=True)):
+            raise ValueError("malformed")
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise invalid() from None
+    return position
+
+
+def invalid() -> InvalidArgument:
+    return InvalidArgument(
+        FieldViolation("page_token", "is not a page token of this query", "INVALID_PAGE_TOKEN")
+    )
+
+
+def page_size(requested: int) -> int:
+    """The default for 0, at most MAX_PAGE_SIZE; INVALID_ARGUMENT (INVALID_PAGE_SIZE) below 0."""
+    if requested < 0:
+        raise InvalidArgument(FieldViolation("page_size", "must not be negative", "INVALID_PAGE_SIZE"))
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import FrameType
@@ -20,9 +20,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from user_service.adapters.jwt_tokens import JwtCodec
-from user_service.config import Settings, development_jwt_secret
-from user_service.domain.authentication import TokenAuthenticator
+from user_service.config import Settings
 from user_service.domain.balances import BalancesHandler
 from user_service.domain.hold_sweeper import HoldSweeper
 from user_service.domain.holds import HoldsHandler
@@ -34,6 +32,7 @@ from user_service.server.interceptors import build_interceptors
 from user_service.server.options import SERVER_OPTIONS
 from user_service.server.servicers.balance import BalanceServicer
 from user_service.server.servicers.user_auth import UserAuthServicer
+from user_service.server.wiring import build_services
 from user_service.storage.database import Database, open_database
 from userservice.v1 import balance_pb2_grpc, user_auth_pb2_grpc
 
@@ -54,6 +53,8 @@ class RunningServer:
     database_health: DatabaseHealth
     # Started once the server serves, told to stop when it drains.
     jobs: list[PeriodicJob] = field(default_factory=list)
+    # Releases what the handlers hold (Redis connections, the bcrypt threads), after the drain.
+    close: Callable[[], None] = lambda: None
 
     def stop(self, grace_seconds: float) -> None:
         self.health.enter_graceful_shutdown()
@@ -63,6 +64,7 @@ class RunningServer:
         for job in self.jobs:
             job.stop()
         stopped.wait()
+        self.close()
 
 
 def unimplemented_methods(servicers: Iterable[tuple[object, type, ServiceDescriptor]]) -> set[str]:
@@ -83,10 +85,9 @@ def start_server(
     extra_policies: Mapping[str, Policy] | None = None,
 ) -> RunningServer:
     """Start serving on settings.grpc_port (0: any free port; see RunningServer.port)."""
-    jwt_secret = settings.jwt_secret or development_jwt_secret(settings.data_dir)
-    authenticate = TokenAuthenticator(JwtCodec([jwt_secret]))
+    services = build_services(settings, database)
     transactions, max_amount = database.transactions, settings.max_amount
-    user_auth = UserAuthServicer()
+    user_auth = UserAuthServicer(services.user_auth)
     balance = BalanceServicer(
         BalancesHandler(transactions, max_amount),
         TransfersHandler(transactions, max_amount),
@@ -102,7 +103,7 @@ def start_server(
         ThreadPoolExecutor(max_workers=settings.grpc_max_workers, thread_name_prefix="grpc-worker"),
         handlers=list(extra_handlers),
         interceptors=build_interceptors(
-            authenticate,
+            services.authenticate,
             {**RPC_POLICIES, **(extra_policies or {})},
             unimplemented,
             settings.trusted_proxies,
@@ -128,14 +129,17 @@ def start_server(
         port = 0
     if port == 0:
         raise PortUnavailable(f"cannot listen on port {settings.grpc_port}: is another process using it?")
-    jobs: list[PeriodicJob] = [
+    jobs = [
+        PeriodicJob(
+            "email-dispatcher", settings.email_dispatch_interval_seconds, services.dispatcher.dispatch
+        ),
         PeriodicJob("hold-sweeper", settings.hold_sweep_interval_seconds, HoldSweeper(transactions).run_once),
     ]
     server.start()
     database_health.start()
     for job in jobs:
         job.start()
-    return RunningServer(server, port, health_servicer, database_health, jobs)
+    return RunningServer(server, port, health_servicer, database_health, jobs, services.close)
 
 
 def serve(

@@ -30,5 +30,7 @@ def grant_service_role(connection: Connection, role: str) -> None:
         privileges = APPEND_ONLY if table.name in APPEND_ONLY_TABLES else READ_WRITE
         connection.execute(text(f"REVOKE ALL ON TABLE {table.name} FROM {quoted}"))
         connection.execute(text(f"GRANT {privileges} ON TABLE {table.name} TO {quoted}"))
+    # Erasing a deleted user's client addresses is the one change allowed on the audit trail.
+    connection.execute(text(f"GRANT UPDATE (client_address) ON TABLE audit_events TO {quoted}"))
     connection.execute(text(f"REVOKE ALL ON TABLE alembic_version FROM {quoted}"))
     connection.execute(text(f"GRANT SELECT ON TABLE alembic_version TO {quoted}"))

@@ -32,7 +32,10 @@ from user_service.storage.repositories.audit import AuditRepository
 from user_service.storage.repositories.history import HistoryRepository
 from user_service.storage.repositories.holds import HoldRepository
 from user_service.storage.repositories.ledger import LedgerRepository
+from user_service.storage.repositories.outbox import OutboxRepository
 from user_service.storage.repositories.reconciliation import ReconciliationRepository
+from user_service.storage.repositories.sessions import SessionRepository
+from user_service.storage.repositories.tokens import SingleUseTokenRepository
 from user_service.storage.repositories.users import UserRepository
 
 T = TypeVar("T")
@@ -54,6 +57,9 @@ class SqlUnitOfWork:
     history: HistoryRepository
     holds: HoldRepository
     reconciliation: ReconciliationRepository
+    sessions: SessionRepository
+    tokens: SingleUseTokenRepository
+    outbox: OutboxRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -70,6 +76,9 @@ class SqlUnitOfWork:
         self.history = HistoryRepository(self.session)
         self.holds = HoldRepository(self.session)
         self.reconciliation = ReconciliationRepository(self.session)
+        self.sessions = SessionRepository(self.session)
+        self.tokens = SingleUseTokenRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
         return self
 
     def __exit__(

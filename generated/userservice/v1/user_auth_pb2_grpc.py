@@ -138,20 +138,25 @@ class UserAuthServicer:
 
     def Register(self, request, context):
         """Registers a user with the `user` role and sends a verification email.
-        INVALID_ARGUMENT (INVALID_EMAIL, WEAK_PASSWORD) for a malformed email or a
-        password outside 8 characters to 72 UTF-8 bytes or too common;
-        ALREADY_EXISTS (EMAIL_ALREADY_REGISTERED) when the email is taken.
+        INVALID_ARGUMENT (INVALID_EMAIL, INVALID_FULL_NAME, WEAK_PASSWORD) for a
+        malformed email, a name over 200 characters or with control characters, or
+        a password outside 8 characters to 72 UTF-8 bytes, too common or made of
+        the email or name; ALREADY_EXISTS (EMAIL_ALREADY_REGISTERED) when the email
+        is taken; RESOURCE_EXHAUSTED (TOO_MANY_ATTEMPTS) when asked too often.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Login(self, request, context):
-        """Exchanges email and password for an access token and a refresh token.
+        """Exchanges email and password for an access token (a JWT with the claims
+        sub, roles, sid, jti, iat, exp, iss and aud) and a refresh token.
         UNAUTHENTICATED (INVALID_CREDENTIALS) for an unknown email, a wrong
         password or an inactive user, alike; FAILED_PRECONDITION
-        (EMAIL_NOT_VERIFIED) when verification is required and missing;
-        RESOURCE_EXHAUSTED (TOO_MANY_ATTEMPTS) after repeated failures.
+        (EMAIL_NOT_VERIFIED) when verification is required and missing, told only
+        once the password was right; RESOURCE_EXHAUSTED (TOO_MANY_ATTEMPTS, with a
+        RetryInfo) after repeated failures for the email or from the address, or
+        (PASSWORD_CHECKS_BUSY) when too many password checks run at once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -169,7 +174,8 @@ class UserAuthServicer:
 
     def Logout(self, request, context):
         """Ends the caller's session: its access and refresh tokens stop working.
-        UNAUTHENTICATED without a valid access token.
+        UNAUTHENTICATED without a valid access token. Any call with a token of an
+        ended session answers UNAUTHENTICATED (TOKEN_REVOKED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -203,27 +209,32 @@ class UserAuthServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteUser(self, request, context):
-        """Deletes a user: personal data is removed, sessions end, ledger history
-        stays. FAILED_PRECONDITION (FUNDS_HELD) while any of its money is held;
-        PERMISSION_DENIED; NOT_FOUND (USER_NOT_FOUND).
+        """Deletes a user: personal data is removed (its client addresses in the
+        audit trail too), sessions end, its balance account closes, ledger history
+        stays. FAILED_PRECONDITION (FUNDS_HELD) while any of its money is held,
+        (BALANCE_NOT_ZERO) while it has money; PERMISSION_DENIED; NOT_FOUND
+        (USER_NOT_FOUND).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListUsers(self, request, context):
-        """Lists users in a stable order, one page at a time. INVALID_ARGUMENT for a
-        negative page_size, a page_token from another query or a bad filter;
-        PERMISSION_DENIED for callers that may not read other users.
+        """Lists users in creation order, one page at a time (deleted users are not
+        listed). INVALID_ARGUMENT (INVALID_PAGE_SIZE, INVALID_PAGE_TOKEN,
+        INVALID_FILTER) for a negative page_size, a page_token from another query
+        or a bad filter; PERMISSION_DENIED for callers other than agents and admins.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SetUserRoles(self, request, context):
-        """Replaces a user's roles. Admins only (PERMISSION_DENIED otherwise);
-        INVALID_ARGUMENT for an empty list or ROLE_UNSPECIFIED; NOT_FOUND
-        (USER_NOT_FOUND).
+        """Replaces a user's roles; tokens already issued act with the new roles
+        within a minute. Admins only (PERMISSION_DENIED otherwise);
+        INVALID_ARGUMENT (INVALID_ROLE) for an empty list or ROLE_UNSPECIFIED;
+        FAILED_PRECONDITION (CANNOT_REMOVE_OWN_ADMIN) for an admin's own admin
+        role; NOT_FOUND (USER_NOT_FOUND).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -240,8 +251,9 @@ class UserAuthServicer:
 
     def VerifyEmail(self, request, context):
         """Marks an email address verified with the single-use token from the
-        verification email. INVALID_ARGUMENT (INVALID_TOKEN) when the token is
-        unknown, used or expired.
+        verification email (valid 24 hours by default, for the address it was sent
+        to). INVALID_ARGUMENT (INVALID_TOKEN) when the token is unknown, used,
+        expired or for an address the user no longer has.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -266,8 +278,9 @@ class UserAuthServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResetPassword(self, request, context):
-        """Sets a new password with the token from the reset email and ends every
-        session of the user. INVALID_ARGUMENT (INVALID_TOKEN, WEAK_PASSWORD).
+        """Sets a new password with the token from the reset email, ends every
+        session of the user and marks its address verified (the email reached it).
+        INVALID_ARGUMENT (INVALID_TOKEN, WEAK_PASSWORD).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,10 +1,135 @@
-"""userservice.v1.UserAuth."""
+"""userservice.v1.UserAuth: protos in, plain values to a handler, protos out."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TypedDict
+
+import grpc
+
+from user_service.domain.model import IssuedTokens
+from user_service.domain.recovery import RecoveryHandler
+from user_service.domain.registration import RegistrationHandler
+from user_service.domain.sessions import SessionsHandler
+from user_service.domain.users import UsersHandler
+from user_service.server.interceptors.auth import caller
+from user_service.server.servicers.fields import parse_id
+from user_service.server.servicers.users_proto import roles_from, user_message
+from userservice.v1 import user_auth_pb2 as pb
 from userservice.v1 import user_auth_pb2_grpc
+
+TOKEN_TYPE = "Bearer"  # noqa: S105  (the OAuth token type, not a secret)
+
+
+class _Tokens(TypedDict):
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class UserAuthHandlers:
+    registration: RegistrationHandler
+    sessions: SessionsHandler
+    recovery: RecoveryHandler
+    users: UsersHandler
 
 
 class UserAuthServicer(user_auth_pb2_grpc.UserAuthServicer):
-    """RPCs not written yet fall through to the generated base class, whose
-    NotImplementedError the error interceptor answers with UNIMPLEMENTED."""
+    def __init__(self, handlers: UserAuthHandlers) -> None:
+        self._h = handlers
+
+    def Register(self, request: pb.RegisterRequest, context: grpc.ServicerContext) -> pb.RegisterResponse:
+        user = self._h.registration.register(request.email, request.password, request.full_name)
+        return pb.RegisterResponse(user=user_message(user))
+
+    def Login(self, request: pb.LoginRequest, context: grpc.ServicerContext) -> pb.LoginResponse:
+        issued = self._h.sessions.login(request.email, request.password)
+        return pb.LoginResponse(**_tokens(issued), user=user_message(issued.user))
+
+    def RefreshToken(
+        self, request: pb.RefreshTokenRequest, context: grpc.ServicerContext
+    ) -> pb.RefreshTokenResponse:
+        return pb.RefreshTokenResponse(**_tokens(self._h.sessions.refresh(request.refresh_token)))
+
+    def Logout(self, request: pb.LogoutRequest, context: grpc.ServicerContext) -> pb.LogoutResponse:
+        self._h.sessions.logout(caller())
+        return pb.LogoutResponse()
+
+    def GetMe(self, request: pb.GetMeRequest, context: grpc.ServicerContext) -> pb.GetMeResponse:
+        return pb.GetMeResponse(user=user_message(self._h.users.me(caller())))
+
+    def GetUser(self, request: pb.GetUserRequest, context: grpc.ServicerContext) -> pb.GetUserResponse:
+        user = self._h.users.get(caller(), parse_id(request.user_id, "user_id", "INVALID_USER_ID"))
+        return pb.GetUserResponse(user=user_message(user))
+
+    def UpdateUser(
+        self, request: pb.UpdateUserRequest, context: grpc.ServicerContext
+    ) -> pb.UpdateUserResponse:
+        user = self._h.users.update(
+            caller(),
+            parse_id(request.user_id, "user_id", "INVALID_USER_ID"),
+            list(request.update_mask.paths),
+            request.full_name,
+            request.email,
+        )
+        return pb.UpdateUserResponse(user=user_message(user))
+
+    def DeleteUser(
+        self, request: pb.DeleteUserRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteUserResponse:
+        self._h.users.delete(caller(), parse_id(request.user_id, "user_id", "INVALID_USER_ID"))
+        return pb.DeleteUserResponse()
+
+    def ListUsers(self, request: pb.ListUsersRequest, context: grpc.ServicerContext) -> pb.ListUsersResponse:
+        page = self._h.users.list(caller(), request.page_size, request.page_token, request.filter)
+        return pb.ListUsersResponse(
+            users=[user_message(user) for user in page.users], next_page_token=page.next_page_token
+        )
+
+    def SetUserRoles(
+        self, request: pb.SetUserRolesRequest, context: grpc.ServicerContext
+    ) -> pb.SetUserRolesResponse:
+        user = self._h.users.set_roles(
+            caller(), parse_id(request.user_id, "user_id", "INVALID_USER_ID"), roles_from(request.roles)
+        )
+        return pb.SetUserRolesResponse(user=user_message(user))
+
+    def ChangePassword(
+        self, request: pb.ChangePasswordRequest, context: grpc.ServicerContext
+    ) -> pb.ChangePasswordResponse:
+        self._h.recovery.change_password(caller(), request.current_password, request.new_password)
+        return pb.ChangePasswordResponse()
+
+    def VerifyEmail(
+        self, request: pb.VerifyEmailRequest, context: grpc.ServicerContext
+    ) -> pb.VerifyEmailResponse:
+        return pb.VerifyEmailResponse(user=user_message(self._h.registration.verify_email(request.token)))
+
+    def ResendVerificationEmail(
+        self, request: pb.ResendVerificationEmailRequest, context: grpc.ServicerContext
+    ) -> pb.ResendVerificationEmailResponse:
+        self._h.registration.resend_verification(request.email)
+        return pb.ResendVerificationEmailResponse()
+
+    def ForgotPassword(
+        self, request: pb.ForgotPasswordRequest, context: grpc.ServicerContext
+    ) -> pb.ForgotPasswordResponse:
+        self._h.recovery.forgot_password(request.email)
+        return pb.ForgotPasswordResponse()
+
+    def ResetPassword(
+        self, request: pb.ResetPasswordRequest, context: grpc.ServicerContext
+    ) -> pb.ResetPasswordResponse:
+        self._h.recovery.reset_password(request.token, request.new_password)
+        return pb.ResetPasswordResponse()
+
+
+def _tokens(issued: IssuedTokens) -> _Tokens:
+    return {
+        "access_token": issued.access_token,
+        "refresh_token": issued.refresh_token,
+        "token_type": TOKEN_TYPE,
+        "expires_in": issued.expires_in,
+    }

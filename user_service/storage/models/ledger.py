@@ -30,6 +30,7 @@ class AccountRow(Base):
         CheckConstraint("available >= 0", name="available_not_negative"),
         CheckConstraint("held >= 0", name="held_not_negative"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso_4217"),
+        CheckConstraint("close_time IS NULL OR (available = 0 AND held = 0)", name="closed_at_zero"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -39,6 +40,8 @@ class AccountRow(Base):
     held: Mapped[int] = mapped_column(BigInteger, server_default="0")
     create_time: Mapped[datetime] = created()
     update_time: Mapped[datetime] = updated()
+    # Set when the user is deleted: no money moves on a closed account.
+    close_time: Mapped[datetime | None]
 
 
 class LedgerTransactionRow(Base):

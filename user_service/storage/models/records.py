@@ -10,10 +10,11 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from user_service.domain.model import EmailKind
 from user_service.storage.models.base import Base, created, one_of
 
 AUDIT_OUTCOMES = ("success", "failure")
-EMAIL_KINDS = ("email_verification", "password_reset")
+EMAIL_KINDS = tuple(kind.value for kind in EmailKind)
 
 
 class EmailOutboxRow(Base):

@@ -9,12 +9,12 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, Text, te
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from user_service.domain.model import Role
+from user_service.domain.model import EmailKind, Role
 from user_service.storage.models.base import Base, created, one_of, sql_list, updated, uuid_pk
 
 # The domain's Role is the one list of roles; the CHECK below is built from it.
 ROLES = tuple(role.value for role in Role)
-TOKEN_PURPOSES = ("email_verification", "password_reset")
+TOKEN_PURPOSES = tuple(kind.value for kind in EmailKind)
 MAX_EMAIL_LENGTH = 254
 MAX_FULL_NAME_LENGTH = 200
 

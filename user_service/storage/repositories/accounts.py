@@ -1,41 +1,74 @@
-"""Balance accounts, one per user and currency, and their row locks.
+"""Balance accounts, one per user and currency: opened with the user, closed with it, and
+their row locks.
 
 Lock order, everywhere: account rows in id order, then hold rows. Every change of an
 account's balance happens while its row is locked (here, or by the guarded UPDATE of a
 ledger or hold statement), so the ledger rows of one account are written one
-transaction at a time, and their ids rise in commit order.
+transaction at a time, and their ids rise in commit order. Money moves only on open
+accounts (close_time unset), checked on the locked row itself, so that a call racing a
+user's deletion sees the row the deletion wrote.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from user_service.domain.money import DEFAULT_CURRENCY, Account, Balance
-from user_service.storage.models import AccountRow
+from user_service.storage.models import AccountRow, HoldRow
 from user_service.storage.repositories import money_rows
-from user_service.storage.repositories.flush import flush
-from user_service.storage.repositories.money_rows import ACCOUNTS, HOLDS, USERS, LockedAccount
+from user_service.storage.repositories.money_rows import ACCOUNTS, HOLDS, LockedAccount
 
-_LIVE_USER = USERS.c.delete_time.is_(None)
+OPEN = ACCOUNTS.c.close_time.is_(None)
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What a user's open accounts still hold, read under their row locks."""
+
+    available: int
+    held: int
+    active_holds: int
 
 
 class AccountRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def open(self, user_id: uuid.UUID, currency: str = DEFAULT_CURRENCY) -> AccountRow:
-        row = AccountRow(user_id=user_id, currency=currency, available=0, held=0)
-        self._session.add(row)
-        flush(self._session)
-        return row
+    def open(self, user_id: uuid.UUID, currency: str = DEFAULT_CURRENCY) -> None:
+        self._session.execute(
+            insert(AccountRow).values(user_id=user_id, currency=currency, available=0, held=0)
+        )
+
+    def lock_holdings(self, user_id: uuid.UUID) -> Holdings:
+        """Lock the user's accounts (no money moves on them until this transaction ends)."""
+        rows = self._session.execute(
+            select(AccountRow.id, AccountRow.available, AccountRow.held)
+            .where(AccountRow.user_id == user_id, AccountRow.close_time.is_(None))
+            .order_by(AccountRow.id)
+            .with_for_update()
+        ).all()
+        active = self._session.execute(
+            select(func.count())
+            .select_from(HoldRow)
+            .where(HoldRow.account_id.in_([row.id for row in rows]), HoldRow.status == "active")
+        ).scalar_one()
+        return Holdings(sum(row.available for row in rows), sum(row.held for row in rows), active)
+
+    def close_all(self, user_id: uuid.UUID) -> None:
+        self._session.execute(
+            update(AccountRow)
+            .where(AccountRow.user_id == user_id, AccountRow.close_time.is_(None))
+            .values(close_time=func.now(), update_time=func.now())
+        )
 
     def balance(self, account: Account) -> Balance | None:
-        """One indexed SELECT; None for an unknown or deleted user."""
+        """One indexed SELECT; None for an unknown user or a closed account (a deleted user's)."""
         row = (
             self._session.connection()
             .execute(
@@ -45,9 +78,7 @@ class AccountRepository:
                     ACCOUNTS.c.available,
                     ACCOUNTS.c.held,
                     ACCOUNTS.c.update_time,
-                )
-                .select_from(ACCOUNTS.join(USERS, USERS.c.id == ACCOUNTS.c.user_id))
-                .where(_is(account), _LIVE_USER)
+                ).where(is_account(account), OPEN)
             )
             .one_or_none()
         )
@@ -56,8 +87,9 @@ class AccountRepository:
     def lock(self, accounts: Sequence[Account]) -> list[LockedAccount]:
         """Lock these accounts' rows in id order (so that two transactions locking the same
         accounts never wait for each other in a circle) and read them. Unknown accounts are
-        missing from the list; deleted users' are there with `live` False."""
-        statement = _locked().where(or_(*(_is(account) for account in accounts))).order_by(ACCOUNTS.c.id)
+        missing from the list; closed ones are there with `live` False."""
+        wanted = or_(*(is_account(account) for account in accounts))
+        statement = _locked().where(wanted).order_by(ACCOUNTS.c.id)
         return [_locked_account(row) for row in self._session.connection().execute(statement)]
 
     def lock_holder(self, hold_id: uuid.UUID) -> LockedAccount | None:
@@ -67,24 +99,20 @@ class AccountRepository:
         return None if row is None else _locked_account(row)
 
 
-def _is(account: Account) -> ColumnElement[bool]:
+def is_account(account: Account) -> ColumnElement[bool]:
     return and_(ACCOUNTS.c.user_id == account.user_id, ACCOUNTS.c.currency == account.currency)
 
 
 def _locked() -> Select[Any]:
-    return (
-        select(
-            ACCOUNTS.c.id,
-            ACCOUNTS.c.user_id,
-            ACCOUNTS.c.currency,
-            ACCOUNTS.c.available,
-            ACCOUNTS.c.held,
-            ACCOUNTS.c.update_time,
-            _LIVE_USER.label("live"),
-        )
-        .select_from(ACCOUNTS.join(USERS, USERS.c.id == ACCOUNTS.c.user_id))
-        .with_for_update(of=ACCOUNTS)
-    )
+    return select(
+        ACCOUNTS.c.id,
+        ACCOUNTS.c.user_id,
+        ACCOUNTS.c.currency,
+        ACCOUNTS.c.available,
+        ACCOUNTS.c.held,
+        ACCOUNTS.c.update_time,
+        OPEN.label("live"),
+    ).with_for_update()
 
 
 def _locked_account(row: Any) -> LockedAccount:

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Insert, Text, Uuid, func, insert, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Insert,
+    Text,
+    Uuid,
+    and_,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -33,6 +47,20 @@ class AuditRepository:
                 }
                 for event in events
             ],
+        )
+
+    def erase_addresses(self, user_id: uuid.UUID) -> None:
+        """Forget where a deleted user acted from: the one change the trail allows."""
+        self._session.execute(
+            update(AuditEventRow)
+            .where(
+                AuditEventRow.client_address.is_not(None),
+                or_(
+                    AuditEventRow.actor_user_id == user_id,
+                    and_(AuditEventRow.subject_user_id == user_id, AuditEventRow.actor_user_id.is_(None)),
+                ),
+            )
+            .values(client_address=None)
         )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from user_service.domain.money import Account, Transaction, TransactionType
 from user_service.storage.repositories import money_rows
-from user_service.storage.repositories.money_rows import ACCOUNTS, LEDGER, USERS, Recorded
+from user_service.storage.repositories.money_rows import ACCOUNTS, LEDGER, Recorded
 
 _COUNTERPARTY = ACCOUNTS.alias("counterparty")
 
@@ -44,11 +44,10 @@ class HistoryRepository:
     def page(
         self, account: Account, before_id: int | None, kind: TransactionType | None, size: int
     ) -> list[Transaction]:
-        """Up to `size` of a live user's rows, newest first, older than `before_id`."""
+        """Up to `size` of an open account's rows, newest first, older than `before_id`."""
         statement = (
             _transactions(account)
-            .join(USERS, USERS.c.id == ACCOUNTS.c.user_id)
-            .where(USERS.c.delete_time.is_(None))
+            .where(ACCOUNTS.c.close_time.is_(None))
             .order_by(LEDGER.c.id.desc())
             .limit(size)
         )

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import Interval, exists, func, insert, literal, select, update
+from sqlalchemy import Interval, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from user_service.domain.audit import AuditEvent
@@ -24,7 +24,6 @@ from user_service.storage.repositories.hold_settlement import balance, balance_c
 from user_service.storage.repositories.money_rows import (
     ACCOUNTS,
     HOLDS,
-    USERS,
     LockedAccount,
     Recorded,
     Request,
@@ -61,14 +60,15 @@ class HoldRepository:
         audit: AuditEvent,
     ) -> Held | None:
         """Move `amount` from available to held under a new hold, in one statement. None
-        when nothing was written: an unknown or deleted user, or available < amount."""
+        when nothing was written: an unknown user, a closed account (a deleted user's), or
+        available < amount."""
         changed = (
             update(ACCOUNTS)
             .where(
                 ACCOUNTS.c.user_id == account.user_id,
                 ACCOUNTS.c.currency == account.currency,
                 ACCOUNTS.c.available >= amount,
-                exists().where(USERS.c.id == account.user_id, USERS.c.delete_time.is_(None)),
+                ACCOUNTS.c.close_time.is_(None),
             )
             .values(
                 available=ACCOUNTS.c.available - amount, held=ACCOUNTS.c.held + amount, update_time=func.now()

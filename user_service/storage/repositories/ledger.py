@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import case, exists, func, insert, literal, select, update
+from sqlalchemy import case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from user_service.domain.audit import AuditEvent
@@ -22,7 +22,6 @@ from user_service.storage.repositories.audit import audit_insert
 from user_service.storage.repositories.money_rows import (
     ACCOUNTS,
     LEDGER,
-    USERS,
     LockedAccount,
     Request,
     duplicates_refused,
@@ -47,12 +46,13 @@ class LedgerRepository:
         self, account: Account, amount: int, request: Request, description: str, audit: AuditEvent
     ) -> Posted | None:
         """A deposit (amount > 0) or a withdrawal (amount < 0, only while available covers
-        it). None when nothing was written: an unknown or deleted user, or too little money."""
+        it). None when nothing was written: an unknown user, a closed account (a deleted
+        user's), or too little money."""
         kind = TransactionType.DEPOSIT if amount > 0 else TransactionType.WITHDRAWAL
         guard = [
             ACCOUNTS.c.user_id == account.user_id,
             ACCOUNTS.c.currency == account.currency,
-            exists().where(USERS.c.id == account.user_id, USERS.c.delete_time.is_(None)),
+            ACCOUNTS.c.close_time.is_(None),
         ]
         if amount < 0:
             guard.append(ACCOUNTS.c.available >= -amount)

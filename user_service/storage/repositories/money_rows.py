@@ -25,7 +25,6 @@ T = TypeVar("T")
 ACCOUNTS = Base.metadata.tables["accounts"]
 LEDGER = Base.metadata.tables["ledger_transactions"]
 HOLDS = Base.metadata.tables["holds"]
-USERS = Base.metadata.tables["users"]
 AUDIT_EVENTS = Base.metadata.tables["audit_events"]
 
 # The unique indexes that make a request_id name one call per account.

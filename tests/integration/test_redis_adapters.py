@@ -1,0 +1,101 @@
+"""The Redis adapters against a Redis of the test's own: the session cache never lets a
+live entry overwrite a revocation, writes the revocations it missed once Redis is back,
+and counters fall back to the process while Redis is down."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.redis_server import RedisServer
+from user_service.adapters.counters import RedisCounters
+from user_service.adapters.redis_link import RECHECK_SECONDS, RedisLink
+from user_service.adapters.session_cache import REVOKED, CacheUnavailable, RedisSessionCache
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def link(redis_server) -> Iterator[RedisLink]:
+    made = RedisLink(redis_server.url)
+    yield made
+    made.close()
+
+
+def session() -> str:
+    return str(uuid.uuid4())
+
+
+def test_roles_are_cached_and_a_revocation_overwrites_them(link):
+    cache, sid = RedisSessionCache(link), session()
+    cache.remember(sid, "user")
+    assert cache.get(sid) == "user"
+
+    cache.revoke([sid], 60)
+
+    assert cache.get(sid) == REVOKED
+
+
+def test_a_late_live_entry_never_overwrites_a_revocation(link):
+    cache, sid = RedisSessionCache(link), session()
+    cache.revoke([sid], 60)
+
+    cache.remember(sid, "admin,user")  # a check that read the database before the revocation
+    cache.forget([sid])  # a role change
+
+    assert cache.get(sid) == REVOKED
+
+
+def test_forgetting_drops_roles_so_that_they_are_read_again(link):
+    cache, sid = RedisSessionCache(link), session()
+    cache.remember(sid, "user")
+
+    cache.forget([sid])
+
+    assert cache.get(sid) is None
+
+
+def test_revocations_missed_while_redis_was_down_are_written_when_it_is_back(redis_server, link):
+    cache, sid = RedisSessionCache(link), session()
+    cache.remember(sid, "user")
+    redis_server.stop()
+
+    cache.revoke([sid], 60)
+    with pytest.raises(CacheUnavailable):
+        cache.get(sid)
+
+    redis_server.start()  # empty: restarted
+    time.sleep(RECHECK_SECONDS + 0.1)
+    cache.remember(sid, "user")  # another pod caches it live meanwhile: the revocation still wins
+    assert cache.get(sid) == REVOKED
+
+
+def test_counters_count_in_windows(link):
+    counters, key = RedisCounters(link), f"test:{uuid.uuid4().hex}"
+    assert counters.peek([key]) == [(0, 0.0)]
+
+    for _ in range(3):
+        counters.hit([key], window_seconds=30)
+
+    [(count, left)] = counters.peek([key])
+    assert count == 3
+    assert 29 < left <= 30
+
+
+def test_counters_fall_back_to_the_process_while_redis_is_down(redis_server, link):
+    counters, key = RedisCounters(link), f"test:{uuid.uuid4().hex}"
+    counters.hit([key], 30)
+    redis_server.stop()
+
+    started = time.monotonic()
+    counters.hit([key], 30)
+    counters.hit([key], 30)
+    assert counters.peek([key])[0][0] == 2  # the process's own count
+    assert time.monotonic() - started < 1  # no waiting on the dead server each time

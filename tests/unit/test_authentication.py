@@ -1,0 +1,127 @@
+"""The access-token check: the token's signature and claims, then its session, from the
+cache when it knows and from the database when it does not (or cannot answer)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from user_service.adapters.jwt_tokens import JwtCodec
+from user_service.adapters.session_cache import REVOKED, CacheUnavailable, LocalSessionCache
+from user_service.domain.authentication import AccessTokens, TokenAuthenticator
+from user_service.domain.errors import Unauthenticated
+from user_service.domain.model import Role
+
+SECRET = "authentication-test-secret-0123456789abcdef"
+CODEC = JwtCodec([SECRET])
+USER = uuid.uuid4()
+SESSION = uuid.uuid4()
+
+
+class FakeSessions:
+    def __init__(self, roles: list[str] | None) -> None:
+        self.roles = roles
+        self.asked = 0
+
+    def state(self, session_id: uuid.UUID, user_id: uuid.UUID) -> list[str] | None:
+        self.asked += 1
+        return self.roles if (session_id, user_id) == (SESSION, USER) else None
+
+
+class FakeTransactions:
+    def __init__(self, sessions: FakeSessions) -> None:
+        self.uow = type("Uow", (), {"sessions": sessions})()
+
+    def run(self, work: Callable[[Any], Any]) -> Any:
+        return work(self.uow)
+
+
+class DownCache(LocalSessionCache):
+    def get(self, session_id: str) -> str | None:
+        raise CacheUnavailable()
+
+
+def authenticator(roles: list[str] | None, cache: LocalSessionCache | None = None):
+    sessions = FakeSessions(roles)
+    check = TokenAuthenticator(CODEC, cache or LocalSessionCache(), FakeTransactions(sessions), 3600)  # type: ignore[arg-type]
+    return check, sessions
+
+
+def token(**claims: Any) -> str:
+    return (
+        AccessTokens(CODEC, 60).issue(USER, [Role.USER], SESSION) if not claims else CODEC.encode(claims, 60)
+    )
+
+
+def test_a_good_token_of_a_live_session_gives_the_users_roles_now():
+    check, sessions = authenticator(["admin", "user"])
+
+    principal = check(token())
+
+    assert (principal.user_id, principal.session_id) == (USER, str(SESSION))
+    assert principal.roles == {Role.ADMIN, Role.USER}  # the database's, not the token's ["user"]
+    assert sessions.asked == 1
+
+
+def test_a_cached_session_costs_no_database_query():
+    cache = LocalSessionCache()
+    check, sessions = authenticator(["user"], cache)
+    check(token())
+
+    for _ in range(3):
+        check(token())
+
+    assert sessions.asked == 1
+    assert cache.get(str(SESSION)) == "user"
+
+
+def test_a_revoked_session_is_refused_and_remembered_as_revoked():
+    cache = LocalSessionCache()
+    check, sessions = authenticator(None, cache)
+
+    for _ in range(2):
+        with pytest.raises(Unauthenticated) as refused:
+            check(token())
+        assert refused.value.reason == "TOKEN_REVOKED"
+
+    assert sessions.asked == 1
+    assert cache.get(str(SESSION)) == REVOKED
+
+
+def test_a_revocation_is_never_overwritten_by_a_check_that_read_the_database_before_it():
+    cache = LocalSessionCache()
+    cache.revoke([str(SESSION)], 3600)
+
+    cache.remember(str(SESSION), "user")
+
+    assert cache.get(str(SESSION)) == REVOKED
+
+
+def test_when_the_cache_cannot_answer_the_database_decides():
+    check, sessions = authenticator(None, DownCache())
+
+    with pytest.raises(Unauthenticated):
+        check(token())
+    assert sessions.asked == 1
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "not-a-uuid", "roles": ["user"], "sid": str(SESSION), "jti": "j"},
+        {"sub": str(USER), "roles": ["user"], "sid": "not-a-uuid", "jti": "j"},
+        {"sub": str(USER), "sid": str(SESSION), "jti": "j"},
+    ],
+    ids=["bad-sub", "bad-sid", "no-roles"],
+)
+def test_tokens_with_bad_claims_are_invalid(claims):
+    check, sessions = authenticator(["user"])
+
+    with pytest.raises(Unauthenticated) as refused:
+        check(token(**claims))
+
+    assert refused.value.reason == "INVALID_TOKEN"
+    assert sessions.asked == 0

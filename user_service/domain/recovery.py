@@ -1,0 +1,162 @@
+"""Passwords: changing one (knowing it) and resetting a forgotten one (by email).
+
+ChangePassword needs the current password (failures are rate limited like logins) and
+ends the user's other sessions. ForgotPassword answers OK whether or not the address is
+known, and queues a reset email; its token (a JWT of its own audience, valid
+RESET_TOKEN_TTL) is bound to the password hash it was made for, so it works once: a reset
+changes the hash. ResetPassword ends every session, and verifies the address, since the
+email reached its owner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from user_service.adapters.jwt_tokens import RESET_AUDIENCE, JwtCodec, TokenInvalid
+from user_service.adapters.passwords import PasswordHasher
+from user_service.adapters.session_cache import SessionCache
+from user_service.caller import client_address
+from user_service.domain.audit import FAILURE, AuditEvent
+from user_service.domain.credentials import check_password, normalize_email
+from user_service.domain.errors import FieldViolation, InvalidArgument, Unauthenticated
+from user_service.domain.model import EmailKind, Principal
+from user_service.domain.rate_limits import RateLimits
+from user_service.domain.validation import Violations, require
+from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """What a reset token is bound to: changes whenever the password does."""
+    return hashlib.sha256(b"user-service reset:" + password_hash.encode()).hexdigest()[:32]
+
+
+class ResetTokens:
+    def __init__(self, codec: JwtCodec, ttl_seconds: int) -> None:
+        self._codec = codec
+        self._ttl = ttl_seconds
+
+    def issue(self, user_id: uuid.UUID, password_hash: str) -> str:
+        claims = {"sub": str(user_id), "jti": uuid.uuid4().hex, "pwf": password_fingerprint(password_hash)}
+        return self._codec.encode(claims, self._ttl, audience=RESET_AUDIENCE)
+
+    def read(self, token: str) -> tuple[uuid.UUID, str] | None:
+        """(user id, password fingerprint), or None for anything but a good reset token."""
+        try:
+            claims = self._codec.decode(token, required=("pwf",), audience=RESET_AUDIENCE)
+            return uuid.UUID(claims["sub"]), str(claims["pwf"])
+        except (TokenInvalid, ValueError, TypeError, AttributeError):
+            return None
+
+
+class RecoveryHandler:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        passwords: PasswordHasher,
+        reset_tokens: ResetTokens,
+        limits: RateLimits,
+        cache: SessionCache,
+        token_ttl_seconds: int,
+    ) -> None:
+        self._transactions = transactions
+        self._passwords = passwords
+        self._reset_tokens = reset_tokens
+        self._limits = limits
+        self._cache = cache
+        self._token_ttl = token_ttl_seconds
+
+    def change_password(self, principal: Principal, current_password: str, new_password: str) -> None:
+        require(current_password=current_password, new_password=new_password)
+        account, address = str(principal.user_id), client_address()
+        self._limits.check_failures(account, address)
+        user = self._transactions.run(lambda uow: uow.users.credentials_of(principal.user_id))
+        if user is None:
+            raise Unauthenticated("TOKEN_REVOKED", "the session of this access token has ended")
+        old_hash = user.password_hash or ""
+        if not self._passwords.verify(current_password, old_hash):
+            self._limits.count_failure(account, address)
+            self._record(AuditEvent("user.password_change", FAILURE, principal.user_id, principal.user_id))
+            raise Unauthenticated("INVALID_CREDENTIALS", "the current password is wrong")
+        check_password(new_password, "new_password", known=[user.user.email, user.user.full_name])
+        new_hash = self._passwords.hash(new_password)
+
+        def change(uow: SqlUnitOfWork) -> list[uuid.UUID]:
+            if not uow.users.replace_password_hash(principal.user_id, old_hash, new_hash):
+                raise Unauthenticated("INVALID_CREDENTIALS", "the password changed meanwhile; try again")
+            ended = uow.sessions.revoke_all(
+                principal.user_id, "password changed", keep=uuid.UUID(principal.session_id)
+            )
+            uow.audit.add(
+                AuditEvent(
+                    "user.password_change",
+                    actor_user_id=principal.user_id,
+                    subject_user_id=principal.user_id,
+                    details={"sessions_ended": len(ended)},
+                )
+            )
+            uow.commit()
+            return ended
+
+        ended = self._transactions.run(change)
+        self._cache.revoke([str(session_id) for session_id in ended], self._token_ttl)
+
+    def forgot_password(self, email: str) -> None:
+        """Queue a reset email if `email` is an active user's; OK either way."""
+        email = normalize_email(email)
+        self._limits.take_email_request(email, client_address())
+
+        def queue(uow: SqlUnitOfWork) -> None:
+            found = uow.users.credentials(email)
+            if found is not None and found.user.is_active:
+                uow.outbox.enqueue(found.user.id, EmailKind.PASSWORD_RESET)
+                uow.commit()
+
+        self._transactions.run(queue)
+
+    def reset_password(self, token: str, new_password: str) -> None:
+        require(token=token, new_password=new_password)
+        address = client_address()
+        self._limits.check_failures(None, address)
+        found = Violations()
+        claims = self._reset_tokens.read(token)
+        if claims is None:
+            found.add("token", "is unknown, used or expired", "INVALID_TOKEN")
+        found.check(check_password, new_password, "new_password", default=None)
+        if claims is None:
+            self._limits.count_failure(None, address)
+        found.raise_any()
+        assert claims is not None
+        user_id, fingerprint = claims
+        new_hash = self._passwords.hash(new_password)
+
+        def reset(uow: SqlUnitOfWork) -> list[uuid.UUID] | None:
+            old_hash = uow.users.password_hash(user_id, lock=True)
+            if old_hash is None or password_fingerprint(old_hash) != fingerprint:
+                return None  # used already (the hash changed), or the user is gone
+            uow.users.change(user_id, password_hash=new_hash, email_verified=True)
+            ended = uow.sessions.revoke_all(user_id, "password reset")
+            uow.audit.add(
+                AuditEvent(
+                    "user.password_reset",
+                    actor_user_id=user_id,
+                    subject_user_id=user_id,
+                    details={"sessions_ended": len(ended)},
+                )
+            )
+            uow.commit()
+            return ended
+
+        ended = self._transactions.run(reset)
+        if ended is None:
+            self._limits.count_failure(None, address)
+            raise InvalidArgument(FieldViolation("token", "is unknown, used or expired", "INVALID_TOKEN"))
+        self._cache.revoke([str(session_id) for session_id in ended], self._token_ttl)
+
+    def _record(self, event: AuditEvent) -> None:
+        def record(uow: SqlUnitOfWork) -> None:
+            uow.audit.add(event)
+            uow.commit()
+
+        self._transactions.run(record)
