@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -361,3 +362,44 @@ def test_spending_one_balance_from_many_threads_never_overdraws_it(money, owner)
     reserved = sum(1 for r in results if hasattr(r, "hold"))
     assert figures(owner, user) == (0, 10 * reserved)
     assert money.reconcile().clean
+
+
+def test_money_never_moves_on_an_account_closed_while_the_call_waited(money, owner):
+    """DeleteUser closes the accounts it has locked; calls queued behind that lock must
+    find the account closed (USER_NOT_FOUND), not move money onto it."""
+    user, payer = new_user(owner), new_user(owner)
+    deposit(money, payer, 100)
+    calls: list[Callable[[], Any]] = [
+        lambda: deposit(money, user, 5),
+        lambda: deposit(money, user, 6),
+        lambda: money.transfers.transfer(
+            SERVICE, from_user_id=str(payer), to_user_id=str(user), amount=7, request_id=uuid.uuid4().hex,
+            description="",
+        ),
+    ]  # fmt: skip
+    with owner.connect() as deleting, ThreadPoolExecutor(len(calls)) as pool:
+        deleting.execute(text("SELECT id FROM accounts WHERE user_id = :u FOR UPDATE"), {"u": user})
+        waiting = [pool.submit(_try, call) for call in calls]
+        deadline = time.monotonic() + 30
+        while lock_waits(owner) < len(calls):  # every call queued behind the deletion's lock
+            assert time.monotonic() < deadline, "the calls never waited for the lock"
+            time.sleep(0.01)
+        deleting.execute(text("UPDATE accounts SET close_time = now() WHERE user_id = :u"), {"u": user})
+        deleting.commit()
+        results = [future.result(timeout=30) for future in waiting]
+
+    assert [getattr(r, "reason", r) for r in results] == ["USER_NOT_FOUND"] * 3
+    assert figures(owner, user) == (0, 0)
+    assert figures(owner, payer) == (100, 0)
+
+
+def lock_waits(owner: Engine) -> int:
+    with owner.connect() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        )
