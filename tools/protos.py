@@ -6,6 +6,11 @@
 
 The google/api and google/rpc protos come from the googleapis-common-protos wheel,
 the well-known types (google/protobuf) from grpcio-tools: no network, no BSR.
+
+The descriptor set also holds google/rpc's Status and error details, which the contract
+sends in grpc-status-details-bin but no proto of ours imports: Envoy's transcoder
+(convert_grpc_status) and grpcurl (-format-error) can only print details whose types
+the set holds.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ PROTOS = ROOT / "protos"
 GENERATED = ROOT / "generated"
 DEPS = ROOT / ".build" / "proto-deps"
 DESCRIPTOR_SET = "userservice.pb"
+# The types of the error details the service sends (user_service/server/interceptors/errors.py).
+STATUS_PROTOS = ["google/rpc/status.proto", "google/rpc/error_details.proto"]
 
 
 def _wheel_google_dir() -> Path:
@@ -49,21 +56,20 @@ def _generate_into(out: Path) -> None:
     stage_deps()
     well_known = importlib.resources.files("grpc_tools") / "_proto"
     sources = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
-    args = [
-        "grpc_tools.protoc",
-        f"-I{PROTOS}",
-        f"-I{DEPS}",
-        f"-I{well_known}",
-        f"--python_out={out}",
-        f"--pyi_out={out}",
-        f"--grpc_python_out={out}",
+    include = ["grpc_tools.protoc", f"-I{PROTOS}", f"-I{DEPS}", f"-I{well_known}"]
+    stubs = [f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}", *sources]
+    # A run of its own: the status protos belong in the set, but their Python modules come
+    # from googleapis-common-protos, not from generated/.
+    descriptor_set = [
         f"--descriptor_set_out={out / DESCRIPTOR_SET}",
         "--include_imports",
         "--include_source_info",
         *sources,
+        *STATUS_PROTOS,
     ]
-    if protoc.main(args) != 0:
-        sys.exit("protoc failed")
+    for args in (include + stubs, include + descriptor_set):
+        if protoc.main(args) != 0:
+            sys.exit("protoc failed")
 
 
 def _differences(left: Path, right: Path) -> list[str]:
