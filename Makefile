@@ -31,13 +31,14 @@ run: $(INSTALLED)  ## migrate the database, then serve gRPC on $GRPC_PORT (50051
 test: $(INSTALLED)  ## run every test against PostgreSQL and Redis on 127.0.0.1
 	$(BIN)/python -m pytest
 
-lint: $(INSTALLED) $(NODE_INSTALLED)  ## ruff, mypy, buf lint, generated code up to date
+lint: $(INSTALLED) $(NODE_INSTALLED)  ## ruff, mypy, buf lint, generated code up to date, hadolint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python tools/protos.py deps
 	npx --no-install buf lint
 	$(BIN)/python tools/protos.py check
+	$(BIN)/hadolint --no-color Dockerfile
 
 format: $(INSTALLED)  ## let ruff fix what it can
 	$(BIN)/ruff check --fix .
