@@ -48,7 +48,7 @@ format: $(INSTALLED)  ## let ruff fix what it can
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-generate: $(INSTALLED)  ## regenerate generated/ from protos/
+generate: $(INSTALLED)  ## regenerate generated/ and k8s/envoy/userservice.pb from protos/
 	$(BIN)/python tools/protos.py generate
 
 migrate: $(INSTALLED)  ## bring the database to the newest schema
