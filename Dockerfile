@@ -39,7 +39,7 @@ LABEL org.opencontainers.image.title="user-service" \
       org.opencontainers.image.description="gRPC service that owns user accounts and user balances"
 
 # A numeric user the Kubernetes manifests name too (runAsUser: 10001). It has a passwd
-# entry, because libpq and boto3 look up the current user's name and home.
+# entry, because libpq and boto3 may look up the current user's name or home.
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin app
