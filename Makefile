@@ -31,19 +31,24 @@ run: $(INSTALLED)  ## migrate the database, then serve gRPC on $GRPC_PORT (50051
 test: $(INSTALLED)  ## run every test against PostgreSQL and Redis on 127.0.0.1
 	$(BIN)/python -m pytest
 
-lint: $(INSTALLED) $(NODE_INSTALLED)  ## ruff, mypy, buf lint, generated code up to date
+# The Kubernetes version k8s/ is validated against: the oldest the clusters run.
+KUBERNETES_VERSION ?= 1.34
+
+lint: $(INSTALLED) $(NODE_INSTALLED)  ## ruff, mypy, buf lint, generated code up to date, hadolint, k8s/ schemas
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python tools/protos.py deps
 	npx --no-install buf lint
 	$(BIN)/python tools/protos.py check
+	$(BIN)/hadolint --no-color Dockerfile
+	$(BIN)/python tools/k8s.py validate --kubernetes-version $(KUBERNETES_VERSION)
 
 format: $(INSTALLED)  ## let ruff fix what it can
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-generate: $(INSTALLED)  ## regenerate generated/ from protos/
+generate: $(INSTALLED)  ## regenerate generated/ and k8s/envoy/userservice.pb from protos/
 	$(BIN)/python tools/protos.py generate
 
 migrate: $(INSTALLED)  ## bring the database to the newest schema
