@@ -1,4 +1,4 @@
-"""python -m user_service serve | migrate | create-user | send-emails."""
+"""python -m user_service serve | migrate | create-user | send-emails | release-expired-holds | reconcile."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import threading
 from user_service.adapters.passwords import BcryptHasher
 from user_service.config import ConfigError, Settings, load_settings
 from user_service.domain.errors import UserServiceError
+from user_service.domain.hold_sweeper import HoldSweeper
 from user_service.domain.model import Role
+from user_service.domain.reconciliation import reconcile
 from user_service.domain.users import UsersHandler
 from user_service.logs import configure_logging
 from user_service.server.app import PortUnavailable, serve
@@ -68,6 +70,25 @@ def _send_emails(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _release_expired_holds(settings: Settings, _args: argparse.Namespace) -> int:
+    with open_database(settings) as database:
+        released = HoldSweeper(database.transactions).release_all()
+    print(f"released {released} expired holds")
+    return 0
+
+
+def _reconcile(settings: Settings, _args: argparse.Namespace) -> int:
+    with open_database(settings) as database:
+        report = reconcile(database.transactions)
+    for disagreement in report.disagreements:
+        print(disagreement)
+    print(
+        f"checked {report.accounts_checked} accounts and {report.holds_checked} holds:"
+        f" {len(report.disagreements)} disagreements in {report.mismatched_accounts} accounts"
+    )
+    return 0 if report.clean else EXIT_FAILED
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m user_service", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +109,13 @@ def _parser() -> argparse.ArgumentParser:
     emails = commands.add_parser("send-emails", help="deliver the email outbox (a worker beside the servers)")
     emails.add_argument("--once", action="store_true", help="send what is due now, then exit")
     emails.set_defaults(run=_send_emails)
+    commands.add_parser(
+        "release-expired-holds",
+        help="give back the money of every hold past its ttl (the server does it too)",
+    ).set_defaults(run=_release_expired_holds)
+    commands.add_parser(
+        "reconcile", help="check every balance against its ledger and holds; exit 1 on any disagreement"
+    ).set_defaults(run=_reconcile)
     return parser
 
 

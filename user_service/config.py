@@ -24,6 +24,7 @@ LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg2", "postgres")
 MIN_JWT_SECRET_BYTES = 32
+MAX_INT64 = 2**63 - 1
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,10 @@ class Settings:
     data_dir: Path = Path(".data")
     shutdown_grace_seconds: float = 20.0
     health_check_interval_seconds: float = 5.0
+    # The most one Balance call may move, in minor units.
+    max_amount: int = 100_000_000
+    # How often the server releases holds past their ttl.
+    hold_sweep_interval_seconds: float = 30.0
 
     @property
     def is_production(self) -> bool:
@@ -177,6 +182,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         shutdown_grace_seconds=read.seconds("SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds),
         health_check_interval_seconds=read.seconds(
             "HEALTH_CHECK_INTERVAL_SECONDS", defaults.health_check_interval_seconds
+        ),
+        max_amount=read.integer("MAX_AMOUNT", defaults.max_amount, 1, MAX_INT64),
+        hold_sweep_interval_seconds=read.seconds(
+            "HOLD_SWEEP_INTERVAL_SECONDS", defaults.hold_sweep_interval_seconds
         ),
     )
     read.errors.extend(_cross_field_errors(settings))

@@ -27,6 +27,8 @@ def test_nothing_configured_gives_the_documented_defaults():
     assert settings.database_url is None
     assert settings.redis_url is None
     assert settings.jwt_secret is None
+    assert settings.max_amount == 100_000_000
+    assert settings.hold_sweep_interval_seconds == 30.0
 
 
 def test_every_variable_is_read():
@@ -56,6 +58,8 @@ def test_every_variable_is_read():
             "DATA_DIR": "/var/lib/user-service",
             "SHUTDOWN_GRACE_SECONDS": "12.5",
             "HEALTH_CHECK_INTERVAL_SECONDS": "2",
+            "MAX_AMOUNT": "5000",
+            "HOLD_SWEEP_INTERVAL_SECONDS": "10",
         }
     )
 
@@ -84,6 +88,8 @@ def test_every_variable_is_read():
         data_dir=Path("/var/lib/user-service"),
         shutdown_grace_seconds=12.5,
         health_check_interval_seconds=2.0,
+        max_amount=5000,
+        hold_sweep_interval_seconds=10.0,
     )
 
 
@@ -106,6 +112,9 @@ def test_empty_values_count_as_unset():
         ("ENVIRONMENT", "staging", "ENVIRONMENT must be one of development, production"),
         ("SHUTDOWN_GRACE_SECONDS", "-1", "SHUTDOWN_GRACE_SECONDS must be a number of seconds"),
         ("REDIS_URL", "http://cache", "REDIS_URL must be a URL starting with redis://"),
+        ("MAX_AMOUNT", "0", "MAX_AMOUNT must be between 1 and 9223372036854775807, got 0"),
+        ("MAX_AMOUNT", "1e6", "MAX_AMOUNT must be a whole number, got '1e6'"),
+        ("HOLD_SWEEP_INTERVAL_SECONDS", "0", "HOLD_SWEEP_INTERVAL_SECONDS must be a number of seconds"),
     ],
 )
 def test_invalid_values_are_refused_with_their_message(variable, value, message):

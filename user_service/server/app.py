@@ -21,6 +21,10 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from user_service.config import Settings
+from user_service.domain.balances import BalancesHandler
+from user_service.domain.hold_sweeper import HoldSweeper
+from user_service.domain.holds import HoldsHandler
+from user_service.domain.transfers import TransfersHandler
 from user_service.server.access import BALANCE, RPC_POLICIES, USER_AUTH, Policy
 from user_service.server.background import PeriodicJob
 from user_service.server.health import DatabaseHealth
@@ -82,7 +86,13 @@ def start_server(
 ) -> RunningServer:
     """Start serving on settings.grpc_port (0: any free port; see RunningServer.port)."""
     services = build_services(settings, database)
-    user_auth, balance = UserAuthServicer(services.user_auth), BalanceServicer()
+    transactions, max_amount = database.transactions, settings.max_amount
+    user_auth = UserAuthServicer(services.user_auth)
+    balance = BalanceServicer(
+        BalancesHandler(transactions, max_amount),
+        TransfersHandler(transactions, max_amount),
+        HoldsHandler(transactions, max_amount),
+    )
     unimplemented = unimplemented_methods(
         [
             (user_auth, user_auth_pb2_grpc.UserAuthServicer, USER_AUTH),
@@ -122,7 +132,8 @@ def start_server(
     jobs = [
         PeriodicJob(
             "email-dispatcher", settings.email_dispatch_interval_seconds, services.dispatcher.dispatch
-        )
+        ),
+        PeriodicJob("hold-sweeper", settings.hold_sweep_interval_seconds, HoldSweeper(transactions).run_once),
     ]
     server.start()
     database_health.start()

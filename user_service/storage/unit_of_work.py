@@ -29,7 +29,11 @@ from user_service.storage.driver_errors import translate
 from user_service.storage.errors import DatabaseTimeout, DatabaseUnavailable, TransactionConflict
 from user_service.storage.repositories.accounts import AccountRepository
 from user_service.storage.repositories.audit import AuditRepository
+from user_service.storage.repositories.history import HistoryRepository
+from user_service.storage.repositories.holds import HoldRepository
+from user_service.storage.repositories.ledger import LedgerRepository
 from user_service.storage.repositories.outbox import OutboxRepository
+from user_service.storage.repositories.reconciliation import ReconciliationRepository
 from user_service.storage.repositories.sessions import SessionRepository
 from user_service.storage.repositories.tokens import SingleUseTokenRepository
 from user_service.storage.repositories.users import UserRepository
@@ -49,6 +53,10 @@ class SqlUnitOfWork:
     users: UserRepository
     accounts: AccountRepository
     audit: AuditRepository
+    ledger: LedgerRepository
+    history: HistoryRepository
+    holds: HoldRepository
+    reconciliation: ReconciliationRepository
     sessions: SessionRepository
     tokens: SingleUseTokenRepository
     outbox: OutboxRepository
@@ -64,6 +72,10 @@ class SqlUnitOfWork:
         self.users = UserRepository(self.session)
         self.accounts = AccountRepository(self.session)
         self.audit = AuditRepository(self.session)
+        self.ledger = LedgerRepository(self.session)
+        self.history = HistoryRepository(self.session)
+        self.holds = HoldRepository(self.session)
+        self.reconciliation = ReconciliationRepository(self.session)
         self.sessions = SessionRepository(self.session)
         self.tokens = SingleUseTokenRepository(self.session)
         self.outbox = OutboxRepository(self.session)

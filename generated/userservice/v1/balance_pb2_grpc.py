@@ -33,13 +33,29 @@ class BalanceStub:
     strings, as proto3's JSON mapping writes every int64.
 
     Every RPC that moves money takes a `request_id` chosen by the caller (a
-    UUID, at most 64 characters). A retry with the same request_id returns the
-    first result and moves nothing; the same request_id with different
-    arguments answers ABORTED (IDEMPOTENCY_KEY_REUSED).
+    UUID, at most 64 characters, no control characters; INVALID_ARGUMENT
+    MISSING_REQUEST_ID when empty). A retry with the same request_id returns the
+    first result and moves nothing: the same transaction or hold (same id), with
+    the balance as it is now (and the hold as it is now), not as it was after
+    the first call. This holds for retries sent while the first call is still
+    running too. The same request_id with different arguments answers ABORTED
+    (IDEMPOTENCY_KEY_REUSED). A request_id names one call per account: among
+    Deposit, Withdraw, Transfer (the payer's account) and CaptureHold (the
+    hold's account) alike, and, apart from those, among ReserveFunds calls.
+    Only successes are recorded: a retry of a refused call is evaluated again.
+
+    Amounts above the service's MAX_AMOUNT (per operation), descriptions and
+    references over 200 characters, and text with control characters are
+    INVALID_ARGUMENT; so is a change that would take a balance beyond int64
+    (VALUE_OUT_OF_RANGE). Conflicts between concurrent calls are retried inside
+    the service; ABORTED (TRANSACTION_CONFLICT) if they persist, UNAVAILABLE when
+    the database cannot be reached: both safe to retry with the same request_id.
 
     A `user` may read and move only its own balance; `service` and `admin` act
-    on any. PERMISSION_DENIED otherwise; NOT_FOUND (USER_NOT_FOUND) when the
-    user does not exist. Errors carry a google.rpc.ErrorInfo (domain
+    on any; `agent` reads any (GetBalance, ListTransactions) and moves none.
+    PERMISSION_DENIED otherwise (checked before the user's existence, so that it
+    does not leak); NOT_FOUND (USER_NOT_FOUND) when the user does not exist or
+    was deleted. Every RPC needs an access token: UNAUTHENTICATED without one. Errors carry a google.rpc.ErrorInfo (domain
     "userservice") with the reasons named below, and INVALID_ARGUMENT a
     google.rpc.BadRequest listing each field violation (INVALID_AMOUNT,
     MISSING_REQUEST_ID, INVALID_USER_ID, ...).
@@ -101,20 +117,36 @@ class BalanceServicer:
     strings, as proto3's JSON mapping writes every int64.
 
     Every RPC that moves money takes a `request_id` chosen by the caller (a
-    UUID, at most 64 characters). A retry with the same request_id returns the
-    first result and moves nothing; the same request_id with different
-    arguments answers ABORTED (IDEMPOTENCY_KEY_REUSED).
+    UUID, at most 64 characters, no control characters; INVALID_ARGUMENT
+    MISSING_REQUEST_ID when empty). A retry with the same request_id returns the
+    first result and moves nothing: the same transaction or hold (same id), with
+    the balance as it is now (and the hold as it is now), not as it was after
+    the first call. This holds for retries sent while the first call is still
+    running too. The same request_id with different arguments answers ABORTED
+    (IDEMPOTENCY_KEY_REUSED). A request_id names one call per account: among
+    Deposit, Withdraw, Transfer (the payer's account) and CaptureHold (the
+    hold's account) alike, and, apart from those, among ReserveFunds calls.
+    Only successes are recorded: a retry of a refused call is evaluated again.
+
+    Amounts above the service's MAX_AMOUNT (per operation), descriptions and
+    references over 200 characters, and text with control characters are
+    INVALID_ARGUMENT; so is a change that would take a balance beyond int64
+    (VALUE_OUT_OF_RANGE). Conflicts between concurrent calls are retried inside
+    the service; ABORTED (TRANSACTION_CONFLICT) if they persist, UNAVAILABLE when
+    the database cannot be reached: both safe to retry with the same request_id.
 
     A `user` may read and move only its own balance; `service` and `admin` act
-    on any. PERMISSION_DENIED otherwise; NOT_FOUND (USER_NOT_FOUND) when the
-    user does not exist. Errors carry a google.rpc.ErrorInfo (domain
+    on any; `agent` reads any (GetBalance, ListTransactions) and moves none.
+    PERMISSION_DENIED otherwise (checked before the user's existence, so that it
+    does not leak); NOT_FOUND (USER_NOT_FOUND) when the user does not exist or
+    was deleted. Every RPC needs an access token: UNAUTHENTICATED without one. Errors carry a google.rpc.ErrorInfo (domain
     "userservice") with the reasons named below, and INVALID_ARGUMENT a
     google.rpc.BadRequest listing each field violation (INVALID_AMOUNT,
     MISSING_REQUEST_ID, INVALID_USER_ID, ...).
     """
 
     def GetBalance(self, request, context):
-        """Returns a user's balance.
+        """Returns a user's balance. NOT_FOUND (USER_NOT_FOUND).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -122,7 +154,8 @@ class BalanceServicer:
 
     def Deposit(self, request, context):
         """Adds money to a user's available balance.
-        INVALID_ARGUMENT (INVALID_AMOUNT, MISSING_REQUEST_ID); ABORTED
+        INVALID_ARGUMENT (INVALID_AMOUNT, MISSING_REQUEST_ID, INVALID_USER_ID,
+        INVALID_DESCRIPTION); NOT_FOUND (USER_NOT_FOUND); ABORTED
         (IDEMPOTENCY_KEY_REUSED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -132,8 +165,8 @@ class BalanceServicer:
     def Withdraw(self, request, context):
         """Takes money from a user's available balance.
         FAILED_PRECONDITION (INSUFFICIENT_FUNDS, with `available` and `requested`
-        in the ErrorInfo metadata) when available < amount; INVALID_ARGUMENT;
-        ABORTED (IDEMPOTENCY_KEY_REUSED).
+        in the ErrorInfo metadata) when available < amount; INVALID_ARGUMENT (as
+        Deposit); NOT_FOUND (USER_NOT_FOUND); ABORTED (IDEMPOTENCY_KEY_REUSED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -141,17 +174,22 @@ class BalanceServicer:
 
     def Transfer(self, request, context):
         """Moves money from one user's available balance to another's, atomically.
-        FAILED_PRECONDITION (INSUFFICIENT_FUNDS); INVALID_ARGUMENT (SAME_ACCOUNT
-        when from_user_id equals to_user_id); NOT_FOUND (USER_NOT_FOUND) for
-        either user; ABORTED (IDEMPOTENCY_KEY_REUSED).
+        The caller needs the right to move from_user_id's money. FAILED_PRECONDITION
+        (INSUFFICIENT_FUNDS); INVALID_ARGUMENT (SAME_ACCOUNT on to_user_id when it
+        equals from_user_id); NOT_FOUND (USER_NOT_FOUND) for either user; ABORTED
+        (IDEMPOTENCY_KEY_REUSED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListTransactions(self, request, context):
-        """Lists a user's ledger, newest first, one page at a time.
-        INVALID_ARGUMENT for a negative page_size or a foreign page_token.
+        """Lists a user's ledger, newest first, one page at a time, optionally only
+        transactions of one type. Paging while new transactions are written shows
+        each older transaction exactly once (new ones appear on a new first page).
+        INVALID_ARGUMENT (INVALID_PAGE_SIZE for a negative page_size,
+        INVALID_PAGE_TOKEN for a token of another user or filter, or no token at
+        all); NOT_FOUND (USER_NOT_FOUND).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -161,19 +199,22 @@ class BalanceServicer:
         """Moves money from available to held for an order until CaptureHold or
         ReleaseHold; a hold not settled within its ttl is released automatically.
         FAILED_PRECONDITION (INSUFFICIENT_FUNDS); INVALID_ARGUMENT (INVALID_AMOUNT,
-        INVALID_TTL); ABORTED (IDEMPOTENCY_KEY_REUSED).
+        INVALID_TTL, INVALID_REFERENCE, MISSING_REQUEST_ID); NOT_FOUND
+        (USER_NOT_FOUND); ABORTED (IDEMPOTENCY_KEY_REUSED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CaptureHold(self, request, context):
-        """Takes `amount` (at most the hold's amount) of a hold's money for good and
-        returns the rest to available; the hold is then settled.
-        NOT_FOUND (HOLD_NOT_FOUND); FAILED_PRECONDITION (HOLD_NOT_ACTIVE) when the
-        hold was released, expired or captured under another request_id;
-        INVALID_ARGUMENT (INVALID_AMOUNT) when amount exceeds the hold; ABORTED
-        (IDEMPOTENCY_KEY_REUSED).
+        """Takes `amount` (at most the hold's amount; 0 takes all of it) of a hold's
+        money for good, as one HOLD_CAPTURE transaction, and returns the rest to
+        available; the hold is then settled. The caller needs the right to move the
+        hold owner's money. NOT_FOUND (HOLD_NOT_FOUND); FAILED_PRECONDITION
+        (HOLD_NOT_ACTIVE) when the hold was released, expired (a hold past its
+        expire_time is expired then) or captured under another request_id;
+        INVALID_ARGUMENT (INVALID_AMOUNT) when amount exceeds the hold,
+        INVALID_HOLD_ID, MISSING_REQUEST_ID; ABORTED (IDEMPOTENCY_KEY_REUSED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -181,8 +222,10 @@ class BalanceServicer:
 
     def ReleaseHold(self, request, context):
         """Returns a hold's money to available. Releasing a hold that is already
-        released or expired returns it unchanged; NOT_FOUND (HOLD_NOT_FOUND);
-        FAILED_PRECONDITION (HOLD_NOT_ACTIVE) when it was captured.
+        released or expired returns it unchanged (so a retry is safe without a
+        request_id); an active hold past its expire_time comes back EXPIRED.
+        NOT_FOUND (HOLD_NOT_FOUND); FAILED_PRECONDITION (HOLD_NOT_ACTIVE) when it
+        was captured; INVALID_ARGUMENT (INVALID_HOLD_ID).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -247,13 +290,29 @@ class Balance:
     strings, as proto3's JSON mapping writes every int64.
 
     Every RPC that moves money takes a `request_id` chosen by the caller (a
-    UUID, at most 64 characters). A retry with the same request_id returns the
-    first result and moves nothing; the same request_id with different
-    arguments answers ABORTED (IDEMPOTENCY_KEY_REUSED).
+    UUID, at most 64 characters, no control characters; INVALID_ARGUMENT
+    MISSING_REQUEST_ID when empty). A retry with the same request_id returns the
+    first result and moves nothing: the same transaction or hold (same id), with
+    the balance as it is now (and the hold as it is now), not as it was after
+    the first call. This holds for retries sent while the first call is still
+    running too. The same request_id with different arguments answers ABORTED
+    (IDEMPOTENCY_KEY_REUSED). A request_id names one call per account: among
+    Deposit, Withdraw, Transfer (the payer's account) and CaptureHold (the
+    hold's account) alike, and, apart from those, among ReserveFunds calls.
+    Only successes are recorded: a retry of a refused call is evaluated again.
+
+    Amounts above the service's MAX_AMOUNT (per operation), descriptions and
+    references over 200 characters, and text with control characters are
+    INVALID_ARGUMENT; so is a change that would take a balance beyond int64
+    (VALUE_OUT_OF_RANGE). Conflicts between concurrent calls are retried inside
+    the service; ABORTED (TRANSACTION_CONFLICT) if they persist, UNAVAILABLE when
+    the database cannot be reached: both safe to retry with the same request_id.
 
     A `user` may read and move only its own balance; `service` and `admin` act
-    on any. PERMISSION_DENIED otherwise; NOT_FOUND (USER_NOT_FOUND) when the
-    user does not exist. Errors carry a google.rpc.ErrorInfo (domain
+    on any; `agent` reads any (GetBalance, ListTransactions) and moves none.
+    PERMISSION_DENIED otherwise (checked before the user's existence, so that it
+    does not leak); NOT_FOUND (USER_NOT_FOUND) when the user does not exist or
+    was deleted. Every RPC needs an access token: UNAUTHENTICATED without one. Errors carry a google.rpc.ErrorInfo (domain
     "userservice") with the reasons named below, and INVALID_ARGUMENT a
     google.rpc.BadRequest listing each field violation (INVALID_AMOUNT,
     MISSING_REQUEST_ID, INVALID_USER_ID, ...).

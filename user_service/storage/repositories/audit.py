@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import and_, insert, or_, update
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Insert,
+    Text,
+    Uuid,
+    and_,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from user_service.domain.audit import AuditEvent
@@ -47,3 +62,26 @@ class AuditRepository:
             )
             .values(client_address=None)
         )
+
+
+def audit_insert(event: AuditEvent, source: FromClause, **details_from_source: ColumnElement[Any]) -> Insert:
+    """`INSERT ... SELECT` of `event`, one row per row of `source` (so none when it has
+    none), its details completed with columns of `source` (e.g. the new ledger row's id):
+    for statements that write a change and its audit row in one round trip."""
+    details: ColumnElement[Any] = literal(dict(event.details), JSONB)
+    if details_from_source:
+        pairs = [part for key, column in details_from_source.items() for part in (literal(key), column)]
+        details = details.op("||", return_type=JSONB)(func.jsonb_build_object(*pairs))
+    return insert(AuditEventRow).from_select(
+        ["action", "outcome", "actor_user_id", "subject_user_id", "request_id", "client_address", "details"],
+        select(
+            literal(event.action),
+            literal(event.outcome),
+            literal(event.actor_user_id, Uuid),
+            literal(event.subject_user_id, Uuid),
+            literal(event.request_id, Text),
+            literal(event.client_address, Text),
+            details,
+        ).select_from(source),
+        include_defaults=False,
+    )

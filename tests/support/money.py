@@ -1,0 +1,126 @@
+"""Balance handlers in the test process, on a database as the service's own role, and the
+users and callers to use them with."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+
+from user_service.domain.balances import BalancesHandler
+from user_service.domain.hold_sweeper import HoldSweeper
+from user_service.domain.holds import HoldsHandler
+from user_service.domain.model import Principal, Role
+from user_service.domain.reconciliation import ReconciliationReport, reconcile
+from user_service.domain.transfers import TransfersHandler
+from user_service.storage.database import SessionLimits, make_engine, session_factory
+from user_service.storage.unit_of_work import CONFLICT_RETRIES, Transactions
+
+MAX_AMOUNT = 100_000_000
+
+
+@dataclass
+class Money:
+    engine: Engine
+    transactions: Transactions
+    balances: BalancesHandler
+    transfers: TransfersHandler
+    holds: HoldsHandler
+    sweeper: HoldSweeper
+
+    def reconcile(self) -> ReconciliationReport:
+        return reconcile(self.transactions)
+
+
+@contextlib.contextmanager
+def money_on(url: str, pool_size: int = 16, conflict_retries: int = CONFLICT_RETRIES) -> Iterator[Money]:
+    """The handlers as the server wires them, on a pool of `pool_size` connections;
+    `conflict_retries=0` lets every deadlock or lock timeout reach the caller."""
+    limits = SessionLimits()
+    engine = make_engine(url, pool_size=pool_size, limits=limits)
+    transactions = Transactions(session_factory(engine, limits), conflict_retries)
+    try:
+        yield Money(
+            engine,
+            transactions,
+            BalancesHandler(transactions, MAX_AMOUNT),
+            TransfersHandler(transactions, MAX_AMOUNT),
+            HoldsHandler(transactions, MAX_AMOUNT),
+            HoldSweeper(transactions),
+        )
+    finally:
+        engine.dispose()
+
+
+def new_user(engine: Engine, *roles: str) -> uuid.UUID:
+    """A user with an empty USD account, made as the owner."""
+    with engine.begin() as connection:
+        user_id = connection.execute(
+            text("INSERT INTO users (email, password_hash, roles) VALUES (:email, 'h', :roles) RETURNING id"),
+            {"email": f"money-{uuid.uuid4().hex[:12]}@example.com", "roles": list(roles or ("user",))},
+        ).scalar_one()
+        connection.execute(text("INSERT INTO accounts (user_id) VALUES (:id)"), {"id": user_id})
+    return uuid.UUID(str(user_id))
+
+
+def delete_user(engine: Engine, user_id: uuid.UUID) -> None:
+    """As DeleteUser does (at a zero balance): personal data gone, the row kept, its
+    accounts closed."""
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE accounts SET close_time = now() WHERE user_id = :id"), {"id": user_id}
+        )
+        connection.execute(
+            text(
+                "UPDATE users SET email = NULL, password_hash = NULL, full_name = '', is_active = false,"
+                " delete_time = now() WHERE id = :id"
+            ),
+            {"id": user_id},
+        )
+
+
+def acting_as(user_id: uuid.UUID, *roles: str) -> Principal:
+    return Principal(user_id, frozenset(Role(r) for r in roles or ("user",)), "session", uuid.uuid4().hex)
+
+
+def service_principal() -> Principal:
+    return acting_as(uuid.uuid4(), "service")
+
+
+def age_holds(engine: Engine, *hold_ids: uuid.UUID) -> None:
+    """Make holds look an hour past their expire_time (the CHECK wants it after create_time)."""
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE holds SET create_time = now() - interval '2 hours',"
+                " expire_time = now() - interval '1 hour' WHERE id = ANY(:ids)"
+            ),
+            {"ids": list(hold_ids)},
+        )
+
+
+def audit_count(engine: Engine, action: str, **details: str | int) -> int:
+    """Audit rows of `action` whose details include `details`."""
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM audit_events"
+                    " WHERE action = :action AND details @> CAST(:d AS jsonb)"
+                ),
+                {"action": action, "d": json.dumps(details)},
+            ).scalar_one()
+        )
+
+
+def figures(engine: Engine, user_id: uuid.UUID) -> tuple[int, int]:
+    """(available, held) as the database has them."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT available, held FROM accounts WHERE user_id = :id"), {"id": user_id}
+        ).one()
+    return int(row.available), int(row.held)
