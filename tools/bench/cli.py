@@ -1,0 +1,126 @@
+"""python -m tools.bench (make bench): measure, print the table, exit 0 whatever the targets
+(it is a measurement); exit 1 only if the books do not add up or the run could not be made."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import signal
+import sys
+from dataclasses import asdict
+from types import FrameType
+
+from tools.bench import report
+from tools.bench.figures import round_order
+from tools.bench.options import HELP, Options, OptionsError, cores, load_options
+from tools.bench.run import Outcome, run
+
+_SETTINGS = ("ONLY", "BENCH_")
+
+
+def main(argv: list[str] | None = None) -> int:
+    if set(argv if argv is not None else sys.argv[1:]) & {"-h", "--help"}:
+        print(HELP)
+        return 0
+    try:
+        options = load_options()
+    except OptionsError as error:
+        print(f"bench: {error}\n\n{HELP}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _interrupted)
+    print(header(options), flush=True)
+    try:
+        outcome = run(options, lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        print("bench: interrupted; the scratch database and the servers are gone", file=sys.stderr)
+        return 130
+    print(results(options, outcome), flush=True)
+    if options.json_path:
+        with open(options.json_path, "w") as out:
+            json.dump(as_json(options, outcome), out, indent=2)
+    return 1 if outcome.money_problems else 0
+
+
+def _interrupted(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def header(options: Options) -> str:
+    command = " ".join(
+        ["make bench", *(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(_SETTINGS))]
+    )
+    return (
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, `{command}`\n"
+        f"machine: {cores()} cores ({cpu_model()}), Linux {platform.release()}; the load generator,"
+        " PostgreSQL and Redis on the same machine\n"
+        f"BCRYPT_ROUNDS={options.bcrypt_rounds}, GRPC_MAX_WORKERS={options.max_workers},"
+        f" concurrency {options.concurrency} (Login {options.login_concurrency}) over {options.channels}"
+        f" connections, deadline {options.deadline:g} s, {options.seconds:g} s measured after"
+        f" {options.warmup:g} s of warm-up, {options.rounds} round(s), medians\n"
+    )
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def results(options: Options, outcome: Outcome) -> str:
+    order = round_order(options.figures)
+    parts = []
+    for block in outcome.blocks:
+        parts += [
+            f"\n### GRPC_PROCESSES={block.processes}\n",
+            report.table(block, options.figures),
+            "",
+            report.details(block, order),
+        ]
+    parts.append("\npgbench's transaction (the deposit's SQL, captured from the service; -M simple):\n")
+    parts += [f"    {statement}" for statement in " ;\n".join(outcome.deposit_sql).splitlines()]
+    parts.append(f"\nreconcile: {outcome.reconcile}")
+    if outcome.log_dir:
+        parts.append(f"servers' logs kept in {outcome.log_dir}")
+    missed = report.missed(outcome.blocks, options.figures)
+    parts.append(
+        "\ntargets missed:\n" + "\n".join(f"  - {line}" for line in missed)
+        if missed
+        else "\nevery target met"
+    )
+    for problem in outcome.money_problems:
+        parts.append(f"\n!! MONEY DOES NOT ADD UP: {problem}")
+    return "\n".join(parts)
+
+
+def as_json(options: Options, outcome: Outcome) -> dict[str, object]:
+    return {
+        "options": {**asdict(options), "figures": [figure.name for figure in options.figures]},
+        "blocks": [
+            {
+                "processes": block.processes,
+                "summaries": {
+                    name: {
+                        "calls_per_second": summary.calls_per_second,
+                        "p50_ms": summary.p50_ms,
+                        "p99_ms": summary.p99_ms,
+                        "errors": summary.errors,
+                        "rounds": [asdict(m) for m in summary.rounds],
+                    }
+                    for name, summary in block.summaries.items()
+                },
+                "ratios": {row.figure.name: row.ratio for row in report.rows(block, options.figures)},
+                "hot_checks": [check.describe() for check in block.hot_checks],
+            }
+            for block in outcome.blocks
+        ],
+        "deposit_sql": outcome.deposit_sql,
+        "reconcile": outcome.reconcile,
+        "money_problems": outcome.money_problems,
+    }

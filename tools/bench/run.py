@@ -1,0 +1,344 @@
+"""The run: a scratch database, seeded; then for each GRPC_PROCESSES value, the service and
+the echo server started, and rounds of (ceiling, figures) measured one after the other.
+
+Fairness: ours and the ceiling alternate within every round (the machine's noise hits both
+alike), the table shows medians over rounds, the echo server has the service's thread
+count, options and process count, and every gRPC figure and the echo ceiling go through
+the same load generator with the same concurrency, channels and deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from tools.bench import figures as names
+from tools.bench.bcrypt_ceiling import run_bcrypt
+from tools.bench.deposit_sql import capture_deposit, pgbench_script
+from tools.bench.echo_server import ECHO_METHOD
+from tools.bench.figures import round_order
+from tools.bench.hot_account import HotCheck, read_books
+from tools.bench.load_spec import LoadResult, LoadSpec
+from tools.bench.options import Options, cores
+from tools.bench.pgbench import run_pgbench
+from tools.bench.report import Block
+from tools.bench.scratch import Scratch, scratch_database
+from tools.bench.seed import Seeded, seed
+from tools.bench.servers import (
+    REPO,
+    Served,
+    bytes_method,
+    clean_env,
+    free_port,
+    start_echo,
+    start_service,
+)
+from tools.bench.stats import Measurement, Summary
+from userservice.v1 import balance_pb2, user_auth_pb2
+
+PROFILES = REPO / ".build" / "bench"
+
+
+@dataclass
+class Outcome:
+    blocks: list[Block] = field(default_factory=list)
+    deposit_sql: list[str] = field(default_factory=list)
+    reconcile: str = ""
+    log_dir: str = ""
+
+    @property
+    def money_problems(self) -> list[str]:
+        found = [check.describe() for block in self.blocks for check in block.hot_checks if check.problem()]
+        if self.reconcile and not self.reconcile.startswith("ok"):
+            found.append(f"reconcile: {self.reconcile}")
+        return found
+
+
+def run(options: Options, say: Callable[[str], None] = print) -> Outcome:
+    outcome = Outcome()
+    with contextlib.ExitStack() as stack:
+        work = Path(tempfile.mkdtemp(prefix="user-service-bench-"))
+        if options.keep_logs:
+            outcome.log_dir = str(work)
+        else:
+            stack.callback(shutil.rmtree, work, ignore_errors=True)
+        say("making a scratch database, migrating and seeding it ...")
+        scratch = stack.enter_context(scratch_database(options.postgres_url))
+        seeded = seed(scratch.owner_url, options.bcrypt_rounds)
+        outcome.deposit_sql = capture_deposit(scratch.service_url, seeded)
+        bench = Bench(
+            options=options,
+            work=work,
+            scratch=scratch,
+            seeded=seeded,
+            deposit_sql=outcome.deposit_sql,
+            say=say,
+        )
+        for processes in options.processes:
+            outcome.blocks.append(
+                bench.block(processes, hold=options.hold and processes == options.processes[-1])
+            )
+        outcome.reconcile = reconcile(scratch)
+    return outcome
+
+
+def reconcile(scratch: Scratch) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "user_service", "reconcile"],
+        env=clean_env(DATABASE_URL=scratch.service_url, LOG_FORMAT="text"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    last = (done.stdout.strip().splitlines() or ["(nothing printed)"])[-1]
+    return f"ok, {last}" if done.returncode == 0 else f"exit {done.returncode}: {done.stdout}{done.stderr}"
+
+
+class Bench:
+    def __init__(
+        self,
+        *,
+        options: Options,
+        work: Path,
+        scratch: Scratch,
+        seeded: Seeded,
+        deposit_sql: list[str],
+        say: Callable[[str], None],
+    ) -> None:
+        self.options = options
+        self.work = work
+        self.scratch = scratch
+        self.seeded = seeded
+        self.scripts = {
+            names.PGBENCH_500: pgbench_script(deposit_sql, hot=False),
+            names.PGBENCH_1: pgbench_script(deposit_sql, hot=True),
+        }
+        self.say = say
+
+    def block(self, processes: int, *, hold: bool) -> Block:
+        options, block = self.options, Block(processes)
+        order = round_order(options.figures)
+        measured: dict[str, list[Measurement]] = {name: [] for name in order}
+        with contextlib.ExitStack() as stack:
+            service = stack.enter_context(self._service(processes))
+            echo = stack.enter_context(
+                start_echo(free_port(), options.max_workers, processes, self.work / f"echo-p{processes}.log")
+            )
+            specs = self._specs(service, echo)
+            for number in range(1, options.rounds + 1):
+                for name in order:
+                    before = read_books(self.scratch.owner_url, self.seeded.hot_account)
+                    profile = f"{name}-p{processes}" if options.profile and number == 1 else ""
+                    measurement, result = self._measure(name, specs, profile_as=profile)
+                    measured[name].append(measurement)
+                    if name == "deposit-hot" and result is not None:
+                        after = read_books(self.scratch.owner_url, self.seeded.hot_account)
+                        check = HotCheck(
+                            before,
+                            after,
+                            result.ok_amount,
+                            result.ok_calls,
+                            result.failed_amount,
+                            result.failed_calls,
+                        )
+                        block.hot_checks.append(check)
+                        if check.problem():
+                            self.say(f"  !! hot account: {check.describe()}")
+                    self.say(
+                        f"GRPC_PROCESSES={processes} round {number}/{options.rounds}: {name:<11}"
+                        f" {measurement.calls_per_second:9.1f} calls/s"
+                        + (f"  errors {measurement.errors}" if measurement.errors else "")
+                    )
+            block.summaries = {name: Summary(name, tuple(rounds)) for name, rounds in measured.items()}
+            if hold:
+                self._hold(service, specs)
+        return block
+
+    @contextlib.contextmanager
+    def _service(self, processes: int) -> Iterator[Served]:
+        options, port = self.options, free_port()
+        env = clean_env(
+            DATABASE_URL=self.scratch.service_url,
+            REDIS_URL=options.redis_url,
+            JWT_SECRET=self.seeded.jwt_secret,
+            GRPC_PORT=str(port),
+            GRPC_PROCESSES=str(processes),
+            GRPC_MAX_WORKERS=str(options.max_workers),
+            BCRYPT_ROUNDS=str(options.bcrypt_rounds),
+            LOG_FORMAT="json",
+            LOG_LEVEL="INFO",
+            METRICS_PORT=str(free_port()),
+            DATA_DIR=str(self.work / "data"),
+        )
+        with start_service(env, self.work / f"service-p{processes}.log") as service:
+            yield service
+
+    def _specs(self, service: Served, echo: Served) -> dict[str, LoadSpec]:
+        options, seeded = self.options, self.seeded
+        reader = (("authorization", f"Bearer {seeded.token(seeded.reader)}"),)
+        payer = (("authorization", f"Bearer {seeded.token(seeded.payer)}"),)
+        with grpc.insecure_channel(service.target) as channel:  # each call once: the setup works
+            me = bytes_method(channel, "/userservice.v1.UserAuth/GetMe")(b"", metadata=reader, timeout=30)
+
+        def spec(target: Served, method: str, **fields: object) -> LoadSpec:
+            base: dict[str, object] = {
+                "target": target.target,
+                "method": method,
+                "concurrency": options.concurrency,
+                "channels": options.channels,
+                "warmup": options.warmup,
+                "seconds": options.seconds,
+                "deadline": options.deadline,
+                "server_pid": target.pid,
+            }
+            return LoadSpec(**{**base, **fields})  # type: ignore[arg-type]
+
+        # The echo carries what GetMe carries: its token, and an answer of GetMe's size.
+        return {
+            names.ECHO: spec(echo, ECHO_METHOD, metadata=reader, payload=os.urandom(len(me))),
+            "getme": spec(service, "/userservice.v1.UserAuth/GetMe", metadata=reader),
+            "getbalance": spec(
+                service,
+                "/userservice.v1.Balance/GetBalance",
+                metadata=reader,
+                payload=balance_pb2.GetBalanceRequest(user_id=seeded.reader.user_id).SerializeToString(),
+            ),
+            "deposit": spec(
+                service,
+                "/userservice.v1.Balance/Deposit",
+                metadata=payer,
+                deposit_accounts=tuple(seeded.accounts),
+            ),
+            "deposit-hot": spec(
+                service,
+                "/userservice.v1.Balance/Deposit",
+                metadata=payer,
+                deposit_accounts=(seeded.hot_account,),
+            ),
+            "login": spec(
+                service,
+                "/userservice.v1.UserAuth/Login",
+                concurrency=options.login_concurrency,
+                payload=user_auth_pb2.LoginRequest(
+                    email=seeded.login_email, password=seeded.login_password
+                ).SerializeToString(),
+            ),
+        }
+
+    def _measure(
+        self, name: str, specs: dict[str, LoadSpec], *, profile_as: str
+    ) -> tuple[Measurement, LoadResult | None]:
+        options = self.options
+        if name in self.scripts:
+            return run_pgbench(
+                name,
+                self.scripts[name],
+                self.scratch,
+                concurrency=options.concurrency,
+                cores=cores(),
+                warmup=options.warmup,
+                seconds=options.seconds,
+            ), None
+        if name == names.BCRYPT:
+            return run_bcrypt(
+                name, options.bcrypt_rounds, warmup=options.warmup, seconds=options.seconds
+            ), None
+        spec = specs[name]
+        result = drive(spec, profile_as=profile_as)
+        return to_measurement(name, spec, result), result
+
+    def _hold(self, service: Served, specs: dict[str, LoadSpec]) -> None:
+        for name, spec in specs.items():
+            (self.work / f"{name}.json").write_text(spec.to_json())
+        python, py_spy = sys.executable, Path(sys.executable).parent / "py-spy"
+        self.say(
+            f"\nThe service is still running: pid {service.pid}, {service.target}, log {service.log_path}\n"
+            f"  load it:     {python} -m tools.bench.loadgen < {self.work}/getme.json\n"
+            "               (or another figure's .json; raise its seconds to load it longer)\n"
+            f"  profile it:  {py_spy} record --pid {service.pid} --subprocesses --nonblocking -o getme.svg\n"
+            f"               {py_spy} top --pid {service.pid}\n"
+            "Press Enter to stop it and drop the database."
+        )
+        with contextlib.suppress(EOFError):
+            input()
+
+
+def drive(spec: LoadSpec, *, profile_as: str = "") -> LoadResult:
+    """Run the load generator in a process of its own (and py-spy on the server over the
+    measured window, when `profile_as` names the flame graph)."""
+    generator = subprocess.Popen(
+        [sys.executable, "-m", "tools.bench.loadgen"],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    profiler = threading.Timer(spec.warmup, _profile, (spec, profile_as)) if profile_as else None
+    try:
+        if profiler is not None:
+            profiler.start()
+        output, errors = generator.communicate(
+            spec.to_json(), timeout=spec.warmup + spec.seconds + spec.deadline + 60
+        )
+    finally:
+        if generator.poll() is None:
+            generator.kill()
+            generator.wait()
+        if profiler is not None:
+            profiler.join()
+    if generator.returncode != 0:
+        raise RuntimeError(f"the load generator failed ({generator.returncode}):\n{errors}")
+    return LoadResult.from_json(output)
+
+
+def _profile(spec: LoadSpec, name: str) -> None:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    PROFILES.mkdir(parents=True, exist_ok=True)
+    output = PROFILES / f"{name}.svg"
+    subprocess.run(
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(spec.server_pid),
+            "--subprocesses",
+            "--nonblocking",
+            "--duration",
+            str(max(int(spec.seconds), 1)),
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        check=False,
+        timeout=spec.seconds + 60,
+    )
+
+
+def to_measurement(name: str, spec: LoadSpec, result: LoadResult) -> Measurement:
+    seconds = result.window_seconds or 1
+    return Measurement(
+        name,
+        result.calls_per_second,
+        result.p50_ms,
+        result.p99_ms,
+        dict(sorted(result.errors.items())),
+        {
+            "load generator cpu": f"{100 * result.loadgen_cpu / seconds:.0f}% of a core",
+            "server cpu": f"{100 * result.server_cpu / seconds:.0f}%",
+            "machine cpu": f"{result.machine_busy_percent:.0f}% of {100 * cores()}%",
+            "connections": result.connections,
+        },
+    )
