@@ -18,7 +18,7 @@ def run_bcrypt(name: str, rounds: int, *, warmup: float, seconds: float) -> Meas
     password = b"correct horse battery staple"
     hashed = bcrypt.hashpw(password, bcrypt.gensalt(rounds))
     processes = os.cpu_count() or 1
-    start = time.time() + 1.0  # once every process has started
+    start = time.time() + 0.5  # once every process has started
     machine = MachineCpu()
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
         machine.mark_at(start - time.time() + warmup, seconds)

@@ -10,6 +10,7 @@ The warm-up is cut from the log as from the load generator's figures.
 from __future__ import annotations
 
 import glob
+import math
 import os
 import shutil
 import subprocess
@@ -50,7 +51,7 @@ def run_pgbench(
             "--protocol=simple",
             f"--client={concurrency}",
             f"--jobs={min(cores, concurrency)}",
-            f"--time={int(warmup + seconds + 1.999)}",  # whole seconds, covering the window
+            f"--time={math.ceil(warmup + seconds + 0.5)}",  # whole seconds, covering the window
             f"--file={script_path}",
             "--log",
             f"--log-prefix={Path(work) / 'log'}",

@@ -77,14 +77,15 @@ def table(block: Block, figures: tuple[Figure, ...]) -> str:
 
 
 def markdown(lines: list[list[str]]) -> str:
-    """Columns padded to a width, so the table reads as text too."""
+    """Columns padded to a width, so the table reads as text too (the second line is the
+    separator row)."""
     widths = [max(len(line[column]) for line in lines) for column in range(len(lines[0]))]
     out = []
-    for line in lines:
+    for number, line in enumerate(lines):
         cells = []
         for cell, width in zip(line, widths, strict=True):
-            if set(cell) <= set("-:") and cell:  # the separator row
-                cells.append(cell[0] + "-" * (width - 2) + cell[-1] if cell.endswith(":") else "-" * width)
+            if number == 1:  # the separator row: "---" or, aligned right, "---:"
+                cells.append("-" * (width - 1) + (":" if cell.endswith(":") else "-"))
             else:
                 cells.append(cell.ljust(width))
         out.append("| " + " | ".join(cells) + " |")

@@ -55,6 +55,7 @@ class Outcome:
     deposit_sql: list[str] = field(default_factory=list)
     reconcile: str = ""
     log_dir: str = ""
+    scratch: str = ""  # the database's and the role's name
 
     @property
     def money_problems(self) -> list[str]:
@@ -74,6 +75,7 @@ def run(options: Options, say: Callable[[str], None] = print) -> Outcome:
             stack.callback(shutil.rmtree, work, ignore_errors=True)
         say("making a scratch database, migrating and seeding it ...")
         scratch = stack.enter_context(scratch_database(options.postgres_url))
+        outcome.scratch = scratch.name
         seeded = seed(scratch.owner_url, options.bcrypt_rounds)
         outcome.deposit_sql = capture_deposit(scratch.service_url, seeded)
         bench = Bench(
