@@ -83,8 +83,18 @@ def results(options: Options, outcome: Outcome) -> str:
             "",
             report.details(block, order),
         ]
-    parts.append("\npgbench's transaction (the deposit's SQL, captured from the service; -M simple):\n")
-    parts += [f"    {statement}" for statement in " ;\n".join(outcome.deposit_sql).splitlines()]
+    if any(figure.ceiling.startswith("pgbench") for figure in options.figures):
+        parts.append("\npgbench's transaction (the deposit's SQL, captured from the service; -M simple):\n")
+        parts += [f"    {line}" for line in ";\n".join(outcome.deposit_sql).splitlines()]
+    warned = [
+        f"GRPC_PROCESSES={block.processes} {name} round {number}: {m.details['warning']}"
+        for block in outcome.blocks
+        for name, summary in block.summaries.items()
+        for number, m in enumerate(summary.rounds, 1)
+        if "warning" in m.details
+    ]
+    if warned:
+        parts.append("\n" + "\n".join(f"!! {line}" for line in warned))
     parts.append(f"\nreconcile: {outcome.reconcile}")
     if outcome.log_dir:
         parts.append(f"servers' logs kept in {outcome.log_dir}")

@@ -27,8 +27,8 @@ Settings (environment variables; `make bench NAME=value` sets them too):
   BENCH_REDIS_URL      the service's REDIS_URL (redis://127.0.0.1:6379/0)
   BENCH_POSTGRES_URL   where the scratch database is made (postgresql://postgres@127.0.0.1:5432/postgres)
   BENCH_KEEP_LOGS      1: keep the servers' JSON logs (their directory is printed)
-  BENCH_PROFILE        1: py-spy records the service during each measured window of round 1,
-                       flame graphs to .build/bench/
+  BENCH_PROFILE        1 (or svg, speedscope, raw): py-spy records the server during each measured
+                       window of round 1: .build/bench/<figure>-p<GRPC_PROCESSES>.svg (or .json, .txt)
   BENCH_HOLD           1: at the end, leave the service (and its database) running until Enter
   BENCH_JSON           a file to write every measurement to, as JSON
 """
@@ -54,7 +54,7 @@ class Options:
     redis_url: str = "redis://127.0.0.1:6379/0"
     postgres_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     keep_logs: bool = False
-    profile: bool = False
+    profile: str = ""  # py-spy's output format; empty: no profile
     hold: bool = False
     json_path: str = ""
 
@@ -84,7 +84,7 @@ def load_options(environ: Mapping[str, str] | None = None) -> Options:
             redis_url=env.get("BENCH_REDIS_URL", "") or "redis://127.0.0.1:6379/0",
             postgres_url=env.get("BENCH_POSTGRES_URL", "") or "postgresql://postgres@127.0.0.1:5432/postgres",
             keep_logs=_flag(env, "BENCH_KEEP_LOGS"),
-            profile=_flag(env, "BENCH_PROFILE"),
+            profile=_profile(env.get("BENCH_PROFILE", "")),
             hold=_flag(env, "BENCH_HOLD"),
             json_path=env.get("BENCH_JSON", ""),
         )
@@ -113,6 +113,20 @@ def _processes(raw: str) -> tuple[int, ...]:
     if not values or min(values) < 1:
         raise ValueError(f"BENCH_PROCESSES must be at least 1: {raw!r}")
     return values
+
+
+PROFILE_FORMATS = {"svg": "flamegraph", "speedscope": "speedscope", "raw": "raw"}
+
+
+def _profile(raw: str) -> str:
+    value = raw.strip().lower()
+    if value in ("", "0", "false", "no"):
+        return ""
+    if value in ("1", "true", "yes"):
+        return "svg"
+    if value not in PROFILE_FORMATS:
+        raise ValueError(f"BENCH_PROFILE must be 1, svg, speedscope or raw: {raw!r}")
+    return value
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -29,7 +29,7 @@ from tools.bench.echo_server import ECHO_METHOD
 from tools.bench.figures import round_order
 from tools.bench.hot_account import HotCheck, read_books
 from tools.bench.load_spec import LoadResult, LoadSpec
-from tools.bench.options import Options, cores
+from tools.bench.options import PROFILE_FORMATS, Options, cores
 from tools.bench.pgbench import run_pgbench
 from tools.bench.report import Block
 from tools.bench.scratch import Scratch, scratch_database
@@ -47,6 +47,7 @@ from tools.bench.stats import Measurement, Summary
 from userservice.v1 import balance_pb2, user_auth_pb2
 
 PROFILES = REPO / ".build" / "bench"
+PROFILE_SUFFIXES = {"svg": ".svg", "speedscope": ".json", "raw": ".txt"}
 
 
 @dataclass
@@ -144,6 +145,13 @@ class Bench:
                     before = read_books(self.scratch.owner_url, self.seeded.hot_account)
                     profile = f"{name}-p{processes}" if options.profile and number == 1 else ""
                     measurement, result = self._measure(name, specs, profile_as=profile)
+                    if profile and result is not None:
+                        written = PROFILES / f"{profile}{PROFILE_SUFFIXES[options.profile]}"
+                        self.say(
+                            f"  profile: {written}"
+                            if written.exists()
+                            else "  profile: py-spy wrote nothing (installed? allowed to ptrace?)"
+                        )
                     measured[name].append(measurement)
                     if name == "deposit-hot" and result is not None:
                         after = read_books(self.scratch.owner_url, self.seeded.hot_account)
@@ -258,7 +266,7 @@ class Bench:
                 name, options.bcrypt_rounds, warmup=options.warmup, seconds=options.seconds
             ), None
         spec = specs[name]
-        result = drive(spec, profile_as=profile_as)
+        result = drive(spec, profile_as=profile_as, profile_format=options.profile)
         return to_measurement(name, spec, result), result
 
     def _hold(self, service: Served, specs: dict[str, LoadSpec]) -> None:
@@ -277,7 +285,7 @@ class Bench:
             input()
 
 
-def drive(spec: LoadSpec, *, profile_as: str = "") -> LoadResult:
+def drive(spec: LoadSpec, *, profile_as: str = "", profile_format: str = "svg") -> LoadResult:
     """Run the load generator in a process of its own (and py-spy on the server over the
     measured window, when `profile_as` names the flame graph)."""
     generator = subprocess.Popen(
@@ -288,7 +296,9 @@ def drive(spec: LoadSpec, *, profile_as: str = "") -> LoadResult:
         stderr=subprocess.PIPE,
         text=True,
     )
-    profiler = threading.Timer(spec.warmup, _profile, (spec, profile_as)) if profile_as else None
+    profiler = (
+        threading.Timer(spec.warmup, _profile, (spec, profile_as, profile_format)) if profile_as else None
+    )
     try:
         if profiler is not None:
             profiler.start()
@@ -306,10 +316,11 @@ def drive(spec: LoadSpec, *, profile_as: str = "") -> LoadResult:
     return LoadResult.from_json(output)
 
 
-def _profile(spec: LoadSpec, name: str) -> None:
+def _profile(spec: LoadSpec, name: str, kind: str) -> None:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     PROFILES.mkdir(parents=True, exist_ok=True)
-    output = PROFILES / f"{name}.svg"
+    output = PROFILES / f"{name}{PROFILE_SUFFIXES[kind]}"
+    output.unlink(missing_ok=True)
     subprocess.run(
         [
             py_spy,
@@ -320,6 +331,8 @@ def _profile(spec: LoadSpec, name: str) -> None:
             "--nonblocking",
             "--duration",
             str(max(int(spec.seconds), 1)),
+            "--format",
+            PROFILE_FORMATS[kind],
             "--output",
             str(output),
         ],
@@ -329,18 +342,25 @@ def _profile(spec: LoadSpec, name: str) -> None:
     )
 
 
+# Past this share of one core, the load generator (one event loop) may be what limits a figure.
+GENERATOR_BOUND = 0.85
+
+
 def to_measurement(name: str, spec: LoadSpec, result: LoadResult) -> Measurement:
     seconds = result.window_seconds or 1
+    details = {
+        "load generator cpu": f"{100 * result.loadgen_cpu / seconds:.0f}% of a core",
+        "server cpu": f"{100 * result.server_cpu / seconds:.0f}%",
+        "machine cpu": f"{result.machine_busy_percent:.0f}% of {100 * cores()}%",
+        "connections": result.connections,
+    }
+    if result.loadgen_cpu / seconds >= GENERATOR_BOUND:
+        details["warning"] = "the load generator was busy most of a core: it may be the limit here"
     return Measurement(
         name,
         result.calls_per_second,
         result.p50_ms,
         result.p99_ms,
         dict(sorted(result.errors.items())),
-        {
-            "load generator cpu": f"{100 * result.loadgen_cpu / seconds:.0f}% of a core",
-            "server cpu": f"{100 * result.server_cpu / seconds:.0f}%",
-            "machine cpu": f"{result.machine_busy_percent:.0f}% of {100 * cores()}%",
-            "connections": result.connections,
-        },
+        details,
     )
