@@ -3,9 +3,12 @@ its settings, the table, the hot-account check, and what it reads from pgbench a
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from tools.bench import report
+from tools.bench.cli import readme_block
 from tools.bench.deposit_sql import pgbench_script, template
 from tools.bench.figures import BY_NAME, round_order, select
 from tools.bench.hot_account import Books, HotCheck
@@ -13,6 +16,7 @@ from tools.bench.load_spec import LoadResult, LoadSpec
 from tools.bench.machine import busy_percent, parse_ss
 from tools.bench.options import OptionsError, load_options
 from tools.bench.pgbench import window
+from tools.bench.run import Outcome
 from tools.bench.stats import Measurement, Summary, median, percentile, ratio
 
 
@@ -247,3 +251,31 @@ def test_every_figure_has_a_target_from_issue_9():
         "deposit-hot": 0.9,
         "login": 0.9,
     }
+
+
+def test_bench_profile_names_a_py_spy_format():
+    assert load_options({}).profile == ""
+    assert load_options({"BENCH_PROFILE": "1"}).profile == "svg"
+    assert load_options({"BENCH_PROFILE": "raw", "BENCH_PYSPY_ARGS": "--gil --rate 50"}).pyspy_args == (
+        "--gil",
+        "--rate",
+        "50",
+    )
+    with pytest.raises(OptionsError, match="BENCH_PROFILE"):
+        load_options({"BENCH_PROFILE": "pdf"})
+
+
+def test_the_readme_block_says_when_how_and_how_busy_the_machine_was():
+    block = _block()
+    block.summaries["echo"] = Summary("echo", (Measurement("echo", 1000.0, 1.0, 2.0, {}, {}, 150.0),))
+    block.summaries["getme"] = Summary("getme", (Measurement("getme", 700.0, 1.0, 2.0, {}, {}, 199.6),))
+    options = load_options({"ONLY": "getme"})
+
+    text = readme_block(options, Outcome(blocks=[block]), datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC))
+
+    first, *rest = text.splitlines()
+    assert first.startswith("2026-01-02, `make bench")
+    assert "`BCRYPT_ROUNDS=10`" in first
+    assert "150-200% busy" in first
+    assert "**GRPC_PROCESSES=1**" in rest
+    assert report.table(block, options.figures) in text

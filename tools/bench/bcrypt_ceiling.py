@@ -34,6 +34,7 @@ def run_bcrypt(name: str, rounds: int, *, warmup: float, seconds: float) -> Meas
         percentile(latencies, 0.99),
         {},
         {"processes": str(processes), "machine cpu": machine.describe()},
+        machine.busy(),
     )
 
 

@@ -30,13 +30,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {error}\n\n{HELP}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _interrupted)
-    print(header(options), flush=True)
+    started = datetime.datetime.now(datetime.UTC)
+    print(header(options, started), flush=True)
     try:
         outcome = run(options, lambda line: print(line, flush=True))
     except KeyboardInterrupt:
         print("bench: interrupted; the scratch database and the servers are gone", file=sys.stderr)
         return 130
     print(results(options, outcome), flush=True)
+    print(f"\n---- for the README (Performance, Measured) ----\n\n{readme_block(options, outcome, started)}")
     if options.json_path:
         with open(options.json_path, "w") as out:
             json.dump(as_json(options, outcome), out, indent=2)
@@ -47,12 +49,44 @@ def _interrupted(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def header(options: Options) -> str:
-    command = " ".join(
+def command_line() -> str:
+    return " ".join(
         ["make bench", *(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(_SETTINGS))]
     )
+
+
+def settings(options: Options) -> str:
     return (
-        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, `{command}`\n"
+        f"`BCRYPT_ROUNDS={options.bcrypt_rounds}`, `GRPC_MAX_WORKERS={options.max_workers}`,"
+        f" concurrency {options.concurrency} (Login {options.login_concurrency}) over"
+        f" {options.channels} connections, {options.seconds:g} s measured after {options.warmup:g} s"
+        f" of warm-up, medians of {options.rounds} round(s)"
+    )
+
+
+def readme_block(options: Options, outcome: Outcome, started: datetime.datetime) -> str:
+    """What the README's Performance section shows: when, how, where, and the tables."""
+    busy = [
+        m.machine_busy
+        for block in outcome.blocks
+        for summary in block.summaries.values()
+        for m in summary.rounds
+        if m.machine_busy is not None
+    ]
+    load = f"; the machine was {min(busy):.0f}-{max(busy):.0f}% busy (of {100 * cores()}%)" if busy else ""
+    parts = [
+        f"{started:%Y-%m-%d}, `{command_line()}` ({settings(options)}), on {cores()} cores"
+        f" ({cpu_model()}){load} during the measured windows, the load generator on the same machine.",
+    ]
+    for block in outcome.blocks:
+        parts += ["", f"**GRPC_PROCESSES={block.processes}**", "", report.table(block, options.figures)]
+    return "\n".join(parts)
+
+
+def header(options: Options, started: datetime.datetime) -> str:
+    command = command_line()
+    return (
+        f"{started:%Y-%m-%d %H:%M} UTC, `{command}`\n"
         f"machine: {cores()} cores ({cpu_model()}), Linux {platform.release()}; the load generator,"
         " PostgreSQL and Redis on the same machine\n"
         f"BCRYPT_ROUNDS={options.bcrypt_rounds}, GRPC_MAX_WORKERS={options.max_workers},"

@@ -79,12 +79,19 @@ class MachineCpu:
         self._thread = threading.Thread(target=marks, daemon=True)
         self._thread.start()
 
-    def describe(self) -> str:
+    def busy(self) -> float | None:
+        """% of one core, once the window is over."""
         if self._thread is not None:
             self._thread.join()
-        if len(self._marks) < 2:
-            return "?"
-        return f"{busy_percent(self._marks[0], self._marks[1]):.0f}% of {100 * (os.cpu_count() or 1)}%"
+        return busy_percent(self._marks[0], self._marks[1]) if len(self._marks) == 2 else None
+
+    def describe(self) -> str:
+        busy = self.busy()
+        return "?" if busy is None else describe_busy(busy)
+
+
+def describe_busy(busy: float) -> str:
+    return f"{busy:.0f}% of {100 * (os.cpu_count() or 1)}%"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ Settings (environment variables; `make bench NAME=value` sets them too):
   BENCH_KEEP_LOGS      1: keep the servers' JSON logs (their directory is printed)
   BENCH_PROFILE        1 (or svg, speedscope, raw): py-spy records the server during each measured
                        window of round 1: .build/bench/<figure>-p<GRPC_PROCESSES>.svg (or .json, .txt)
+  BENCH_PYSPY_ARGS     more arguments for py-spy record, e.g. --gil (only what holds the GIL) or --idle
   BENCH_HOLD           1: at the end, leave the service (and its database) running until Enter
   BENCH_JSON           a file to write every measurement to, as JSON
 """
@@ -55,6 +57,7 @@ class Options:
     postgres_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     keep_logs: bool = False
     profile: str = ""  # py-spy's output format; empty: no profile
+    pyspy_args: tuple[str, ...] = ()
     hold: bool = False
     json_path: str = ""
 
@@ -85,6 +88,7 @@ def load_options(environ: Mapping[str, str] | None = None) -> Options:
             postgres_url=env.get("BENCH_POSTGRES_URL", "") or "postgresql://postgres@127.0.0.1:5432/postgres",
             keep_logs=_flag(env, "BENCH_KEEP_LOGS"),
             profile=_profile(env.get("BENCH_PROFILE", "")),
+            pyspy_args=tuple(shlex.split(env.get("BENCH_PYSPY_ARGS", ""))),
             hold=_flag(env, "BENCH_HOLD"),
             json_path=env.get("BENCH_JSON", ""),
         )

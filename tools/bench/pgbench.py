@@ -79,6 +79,7 @@ def run_pgbench(
         percentile(measured.latencies_ms, 0.99),
         measured.errors,
         details,
+        machine.busy(),
     )
 
 

@@ -29,6 +29,7 @@ from tools.bench.echo_server import ECHO_METHOD
 from tools.bench.figures import round_order
 from tools.bench.hot_account import HotCheck, read_books
 from tools.bench.load_spec import LoadResult, LoadSpec
+from tools.bench.machine import describe_busy
 from tools.bench.options import PROFILE_FORMATS, Options, cores
 from tools.bench.pgbench import run_pgbench
 from tools.bench.report import Block
@@ -142,7 +143,8 @@ class Bench:
             specs = self._specs(service, echo)
             for number in range(1, options.rounds + 1):
                 for name in order:
-                    before = read_books(self.scratch.owner_url, self.seeded.hot_account)
+                    hot = name == "deposit-hot"
+                    before = read_books(self.scratch.owner_url, self.seeded.hot_account) if hot else None
                     profile = f"{name}-p{processes}" if options.profile and number == 1 else ""
                     measurement, result = self._measure(name, specs, profile_as=profile)
                     if profile and result is not None:
@@ -153,7 +155,7 @@ class Bench:
                             else "  profile: py-spy wrote nothing (installed? allowed to ptrace?)"
                         )
                     measured[name].append(measurement)
-                    if name == "deposit-hot" and result is not None:
+                    if before is not None and result is not None:
                         after = read_books(self.scratch.owner_url, self.seeded.hot_account)
                         check = HotCheck(
                             before,
@@ -266,7 +268,7 @@ class Bench:
                 name, options.bcrypt_rounds, warmup=options.warmup, seconds=options.seconds
             ), None
         spec = specs[name]
-        result = drive(spec, profile_as=profile_as, profile_format=options.profile)
+        result = drive(spec, profile_as=profile_as, profile_args=(options.profile, *options.pyspy_args))
         return to_measurement(name, spec, result), result
 
     def _hold(self, service: Served, specs: dict[str, LoadSpec]) -> None:
@@ -285,7 +287,7 @@ class Bench:
             input()
 
 
-def drive(spec: LoadSpec, *, profile_as: str = "", profile_format: str = "svg") -> LoadResult:
+def drive(spec: LoadSpec, *, profile_as: str = "", profile_args: tuple[str, ...] = ("svg",)) -> LoadResult:
     """Run the load generator in a process of its own (and py-spy on the server over the
     measured window, when `profile_as` names the flame graph)."""
     generator = subprocess.Popen(
@@ -297,7 +299,7 @@ def drive(spec: LoadSpec, *, profile_as: str = "", profile_format: str = "svg") 
         text=True,
     )
     profiler = (
-        threading.Timer(spec.warmup, _profile, (spec, profile_as, profile_format)) if profile_as else None
+        threading.Timer(spec.warmup, _profile, (spec, profile_as, *profile_args)) if profile_as else None
     )
     try:
         if profiler is not None:
@@ -316,7 +318,7 @@ def drive(spec: LoadSpec, *, profile_as: str = "", profile_format: str = "svg") 
     return LoadResult.from_json(output)
 
 
-def _profile(spec: LoadSpec, name: str, kind: str) -> None:
+def _profile(spec: LoadSpec, name: str, kind: str, *more: str) -> None:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     PROFILES.mkdir(parents=True, exist_ok=True)
     output = PROFILES / f"{name}{PROFILE_SUFFIXES[kind]}"
@@ -335,6 +337,7 @@ def _profile(spec: LoadSpec, name: str, kind: str) -> None:
             PROFILE_FORMATS[kind],
             "--output",
             str(output),
+            *more,
         ],
         capture_output=True,
         check=False,
@@ -351,7 +354,7 @@ def to_measurement(name: str, spec: LoadSpec, result: LoadResult) -> Measurement
     details = {
         "load generator cpu": f"{100 * result.loadgen_cpu / seconds:.0f}% of a core",
         "server cpu": f"{100 * result.server_cpu / seconds:.0f}%",
-        "machine cpu": f"{result.machine_busy_percent:.0f}% of {100 * cores()}%",
+        "machine cpu": describe_busy(result.machine_busy_percent),
         "connections": result.connections,
     }
     if result.loadgen_cpu / seconds >= GENERATOR_BOUND:
@@ -363,4 +366,5 @@ def to_measurement(name: str, spec: LoadSpec, result: LoadResult) -> Measurement
         result.p99_ms,
         dict(sorted(result.errors.items())),
         details,
+        result.machine_busy_percent,
     )

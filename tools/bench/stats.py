@@ -40,6 +40,8 @@ class Measurement:
     errors: dict[str, int] = field(default_factory=dict)
     # What else was seen (CPU of the load generator, server and machine; connections).
     details: dict[str, str] = field(default_factory=dict)
+    # The whole machine's busy CPU over the window, in % of one core (200 = 2 cores).
+    machine_busy: float | None = None
 
     @property
     def error_count(self) -> int:
