@@ -5,6 +5,7 @@ workers included), then SIGKILL if it does not end."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -107,21 +108,24 @@ class Served:
 
 
 def start_service(env: dict[str, str], log_path: Path) -> Served:
-    """`python -m user_service serve` with `env` (GRPC_PORT included); ready once healthy."""
+    """`python -m user_service serve` with `env` (GRPC_PORT included); ready once healthy on
+    4 x GRPC_PROCESSES connections of their own (which SO_REUSEPORT spreads over the
+    processes, so that hardly any process can still be starting)."""
     served = Served("the service", ["-m", "user_service", "serve"], env, int(env["GRPC_PORT"]), log_path)
     try:
-        with grpc.insecure_channel(served.target) as channel:
-            check = health_pb2_grpc.HealthStub(channel).Check
-
-            def serving() -> None:
-                if check(health_pb2.HealthCheckRequest(), timeout=2).status != SERVING:
-                    raise NotReady()
-
-            served.wait_ready(serving)
+        for index in range(4 * int(env.get("GRPC_PROCESSES", "1"))):
+            options = [("grpc.use_local_subchannel_pool", 1), ("bench.probe", index)]
+            with grpc.insecure_channel(served.target, options=options) as channel:
+                served.wait_ready(functools.partial(_serving, health_pb2_grpc.HealthStub(channel)))
     except BaseException:
         served.stop()
         raise
     return served
+
+
+def _serving(health: health_pb2_grpc.HealthStub) -> None:
+    if health.Check(health_pb2.HealthCheckRequest(), timeout=2).status != SERVING:
+        raise NotReady()
 
 
 def start_echo(port: int, threads: int, processes: int, log_path: Path) -> Served:
