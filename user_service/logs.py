@@ -18,11 +18,18 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-# Set by the request-log interceptor for the duration of each call.
+# Set by the interceptors for the duration of each call: its request id, and the caller's
+# user id once its token is known.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+user_id_var: ContextVar[str | None] = ContextVar("user_id", default=None)
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and is logged too.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "request_id"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "request_id",
+    "user_id",
+}
 
 
 _ROW_VALUES = re.compile(r"Failing row contains \(|Key \(.*?\)=\(")
@@ -69,9 +76,10 @@ def _database_details(record: logging.LogRecord) -> set[str]:
     return found
 
 
-class _RequestIdFilter(logging.Filter):
+class _CallFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get() or "-"
+        record.user_id = user_id_var.get()
         return True
 
 
@@ -91,10 +99,14 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": redact(record.getMessage(), details),
+            "pid": record.process,
         }
         request_id = getattr(record, "request_id", "-")
         if request_id != "-":
             entry["request_id"] = request_id
+        user_id = getattr(record, "user_id", None)
+        if user_id:
+            entry["user_id"] = user_id
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info), details)
@@ -103,7 +115,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str, fmt: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_RequestIdFilter())
+    handler.addFilter(_CallFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

@@ -147,7 +147,7 @@ def test_no_retry_when_the_deadline_leaves_no_time(transactions):
     with deadlines.call_deadline(0.005), pytest.raises((TransactionConflict, DatabaseTimeout)):
         transactions.run(conflicting)
 
-    assert len(attempts) == 1
+    assert len(attempts) <= 1  # tried at most once: no time left for a retry
 
 
 def test_a_real_deadlock_is_a_conflict(scratch, scratch_url):

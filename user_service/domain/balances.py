@@ -9,6 +9,7 @@ used before, too little money), with the account locked so the answer is exact.
 
 from __future__ import annotations
 
+from user_service import metrics
 from user_service.domain import page_tokens
 from user_service.domain.audit import AuditEvent
 from user_service.domain.balance_arguments import Arguments, fingerprint
@@ -131,6 +132,7 @@ class BalancesHandler:
                 if posted is None:
                     raise RuntimeError("a guarded update failed on an account this transaction has locked")
             uow.commit()
+            metrics.moved("deposit" if change > 0 else "withdrawal", account.currency, amount)
             return posted
 
         def replay(uow: SqlUnitOfWork) -> Posted:

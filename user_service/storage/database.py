@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from user_service import deadlines
+from user_service import deadlines, metrics
 from user_service.config import Settings
 from user_service.storage.embedded import embedded_postgres
 from user_service.storage.errors import DatabaseTimeout
@@ -67,7 +67,7 @@ def make_engine(
     pool_timeout: float = 30,
     connect_args: dict[str, Any] | None = None,
 ) -> Engine:
-    return create_engine(
+    engine = create_engine(
         normalize_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -81,6 +81,9 @@ def make_engine(
             **(connect_args or {}),
         },
     )
+    event.listen(engine, "checkout", lambda *_: metrics.pool_in_use.inc())
+    event.listen(engine, "checkin", lambda *_: metrics.pool_in_use.dec())
+    return engine
 
 
 def session_factory(engine: Engine, limits: SessionLimits) -> sessionmaker[Session]:

@@ -24,7 +24,7 @@ from typing import Self, TypeVar
 from sqlalchemy import exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from user_service import deadlines
+from user_service import deadlines, metrics
 from user_service.storage.driver_errors import translate
 from user_service.storage.errors import DatabaseTimeout, DatabaseUnavailable, TransactionConflict
 from user_service.storage.repositories.accounts import AccountRepository
@@ -35,6 +35,7 @@ from user_service.storage.repositories.ledger import LedgerRepository
 from user_service.storage.repositories.outbox import OutboxRepository
 from user_service.storage.repositories.reconciliation import ReconciliationRepository
 from user_service.storage.repositories.sessions import SessionRepository
+from user_service.storage.repositories.stats import StatsRepository
 from user_service.storage.repositories.tokens import SingleUseTokenRepository
 from user_service.storage.repositories.users import UserRepository
 
@@ -60,6 +61,7 @@ class SqlUnitOfWork:
     sessions: SessionRepository
     tokens: SingleUseTokenRepository
     outbox: OutboxRepository
+    stats: StatsRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -78,8 +80,25 @@ class SqlUnitOfWork:
         self.reconciliation = ReconciliationRepository(self.session)
         self.sessions = SessionRepository(self.session)
         self.tokens = SingleUseTokenRepository(self.session)
+        self.stats = StatsRepository(self.session)
         self.outbox = OutboxRepository(self.session)
+        self._connect()
         return self
+
+    def _connect(self) -> None:
+        """Take a pooled connection now, counting the wait (the pool gauges); a failure here
+        leaves as storage's error, like any other."""
+        metrics.pool_waiting.inc()
+        try:
+            self.session.connection()
+        except exc.SQLAlchemyError as error:
+            self.session.close()
+            translated = translate(error)
+            if translated is None:
+                raise
+            raise translated from None
+        finally:
+            metrics.pool_waiting.dec()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
