@@ -279,3 +279,14 @@ def test_the_readme_block_says_when_how_and_how_busy_the_machine_was():
     assert "150-200% busy" in first
     assert "**GRPC_PROCESSES=1**" in rest
     assert report.table(block, options.figures) in text
+
+
+def test_the_details_give_each_rounds_figures_and_ratios():
+    block = report.Block(1)
+    block.summaries["echo"] = Summary("echo", (_measured("echo", 1000), _measured("echo", 2000)))
+    block.summaries["getme"] = Summary("getme", (_measured("getme", 500), _measured("getme", 600)))
+
+    lines = report.details(block, ["echo", "getme"]).splitlines()
+
+    assert lines[0] == "- echo: 1000, 2000 calls/s by round"
+    assert lines[1] == "- getme: 500, 600 calls/s by round (ratio 0.50, 0.30)"

@@ -60,7 +60,7 @@ def settings(options: Options) -> str:
         f"`BCRYPT_ROUNDS={options.bcrypt_rounds}`, `GRPC_MAX_WORKERS={options.max_workers}`,"
         f" concurrency {options.concurrency} (Login {options.login_concurrency}) over"
         f" {options.channels} connections, {options.seconds:g} s measured after {options.warmup:g} s"
-        f" of warm-up, medians of {options.rounds} round(s)"
+        f" of warm-up, medians of {options.rounds} round{'s' if options.rounds != 1 else ''}"
     )
 
 
@@ -84,15 +84,11 @@ def readme_block(options: Options, outcome: Outcome, started: datetime.datetime)
 
 
 def header(options: Options, started: datetime.datetime) -> str:
-    command = command_line()
     return (
-        f"{started:%Y-%m-%d %H:%M} UTC, `{command}`\n"
+        f"{started:%Y-%m-%d %H:%M} UTC, `{command_line()}`\n"
         f"machine: {cores()} cores ({cpu_model()}), Linux {platform.release()}; the load generator,"
         " PostgreSQL and Redis on the same machine\n"
-        f"BCRYPT_ROUNDS={options.bcrypt_rounds}, GRPC_MAX_WORKERS={options.max_workers},"
-        f" concurrency {options.concurrency} (Login {options.login_concurrency}) over {options.channels}"
-        f" connections, deadline {options.deadline:g} s, {options.seconds:g} s measured after"
-        f" {options.warmup:g} s of warm-up, {options.rounds} round(s), medians\n"
+        f"{settings(options)}; each call's deadline {options.deadline:g} s\n"
     )
 
 

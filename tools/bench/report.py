@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tools.bench.figures import CEILING_LABELS, Figure
+from tools.bench.figures import BY_NAME, CEILING_LABELS, Figure
 from tools.bench.hot_account import HotCheck
 from tools.bench.stats import Summary, ratio
 
@@ -93,15 +93,25 @@ def markdown(lines: list[list[str]]) -> str:
 
 
 def details(block: Block, order: list[str]) -> str:
-    """Per figure and ceiling: each round's calls/s, and where the CPU went (medians' rounds)."""
+    """Per figure and ceiling: each round's calls/s (and a figure's ratio to the ceiling
+    measured just before it, round by round: how much the noise moved it), and where the
+    CPU went in the last round."""
     out = []
     for name in order:
         summary = block.summaries.get(name)
         if summary is None:
             continue
         rounds = ", ".join(rate(m.calls_per_second) for m in summary.rounds)
+        line = f"- {name}: {rounds} calls/s by round"
+        ceiling = block.summaries.get(BY_NAME[name].ceiling) if name in BY_NAME else None
+        if ceiling is not None:
+            paired = [
+                ratio(o.calls_per_second, c.calls_per_second)
+                for o, c in zip(summary.rounds, ceiling.rounds, strict=True)
+            ]
+            line += " (ratio " + ", ".join("-" if r is None else f"{r:.2f}" for r in paired) + ")"
         seen = "; ".join(f"{key} {value}" for key, value in summary.rounds[-1].details.items())
-        out.append(f"- {name}: {rounds} calls/s by round" + (f"; last round: {seen}" if seen else ""))
+        out.append(line + (f"; last round: {seen}" if seen else ""))
     out.extend(
         f"- hot account after round {n}: {check.describe()}" for n, check in enumerate(block.hot_checks, 1)
     )
