@@ -10,8 +10,9 @@
 Modules: options (BENCH_* settings), figures (names, ceilings, targets), scratch (the
 database and role of the run), seed (users, accounts, tokens), deposit_sql (the SQL a
 deposit sends, as a pgbench script), servers (the service and the echo server as processes
-of their own), echo_server, load_spec + loadgen (the grpc.aio load generator, a process of
-its own), pgbench, bcrypt_ceiling, machine (CPU of processes and of the machine, TCP
-connections), stats, report (the Markdown table), hot_account (the money check), run (the
-rounds), cli (`python -m tools.bench`).
+of their own), echo_server, calls (what each figure calls), load_spec + loadgen (the
+grpc.aio load generator, a process of its own) + drive (running it, and py-spy), pgbench,
+bcrypt_ceiling, machine (CPU of processes and of the machine, TCP connections), stats,
+report (the Markdown table), hot_account (the money check), run (the rounds), cli
+(`python -m tools.bench`).
 """

@@ -10,27 +10,23 @@ the same load generator with the same concurrency, channels and deadline.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-
 from tools.bench import figures as names
 from tools.bench.bcrypt_ceiling import run_bcrypt
+from tools.bench.calls import load_specs
 from tools.bench.deposit_sql import capture_deposit, pgbench_script
-from tools.bench.echo_server import ECHO_METHOD
+from tools.bench.drive import PROFILE_SUFFIXES, PROFILES, drive, to_measurement
 from tools.bench.figures import round_order
 from tools.bench.hot_account import HotCheck, read_books
 from tools.bench.load_spec import LoadResult, LoadSpec
-from tools.bench.machine import describe_busy
-from tools.bench.options import PROFILE_FORMATS, Options, cores
+from tools.bench.options import Options, cores
 from tools.bench.pgbench import run_pgbench
 from tools.bench.report import Block
 from tools.bench.scratch import Scratch, scratch_database
@@ -38,17 +34,12 @@ from tools.bench.seed import Seeded, seed
 from tools.bench.servers import (
     REPO,
     Served,
-    bytes_method,
     clean_env,
     free_port,
     start_echo,
     start_service,
 )
 from tools.bench.stats import Measurement, Summary
-from userservice.v1 import balance_pb2, user_auth_pb2
-
-PROFILES = REPO / ".build" / "bench"
-PROFILE_SUFFIXES = {"svg": ".svg", "speedscope": ".json", "raw": ".txt"}
 
 
 @dataclass
@@ -140,34 +131,11 @@ class Bench:
             echo = stack.enter_context(
                 start_echo(free_port(), options.max_workers, processes, self.work / f"echo-p{processes}.log")
             )
-            specs = self._specs(service, echo)
+            specs = load_specs(options, self.seeded, service, echo)
             for number in range(1, options.rounds + 1):
                 for name in order:
-                    hot = name == "deposit-hot"
-                    before = read_books(self.scratch.owner_url, self.seeded.hot_account) if hot else None
-                    profile = f"{name}-p{processes}" if options.profile and number == 1 else ""
-                    measurement, result = self._measure(name, specs, profile_as=profile)
-                    if profile and result is not None:
-                        written = PROFILES / f"{profile}{PROFILE_SUFFIXES[options.profile]}"
-                        self.say(
-                            f"  profile: {written}"
-                            if written.exists()
-                            else "  profile: py-spy wrote nothing (installed? allowed to ptrace?)"
-                        )
+                    measurement = self._one(name, specs, block, profile=number == 1)
                     measured[name].append(measurement)
-                    if before is not None and result is not None:
-                        after = read_books(self.scratch.owner_url, self.seeded.hot_account)
-                        check = HotCheck(
-                            before,
-                            after,
-                            result.ok_amount,
-                            result.ok_calls,
-                            result.failed_amount,
-                            result.failed_calls,
-                        )
-                        block.hot_checks.append(check)
-                        if check.problem():
-                            self.say(f"  !! hot account: {check.describe()}")
                     self.say(
                         f"GRPC_PROCESSES={processes} round {number}/{options.rounds}: {name:<11}"
                         f" {measurement.calls_per_second:9.1f} calls/s"
@@ -177,6 +145,30 @@ class Bench:
             if hold:
                 self._hold(service, specs)
         return block
+
+    def _one(self, name: str, specs: dict[str, LoadSpec], block: Block, *, profile: bool) -> Measurement:
+        """Measure `name` once; profile it if asked (round 1); check the books if it is the hot account."""
+        options = self.options
+        hot = name == "deposit-hot"
+        before = read_books(self.scratch.owner_url, self.seeded.hot_account) if hot else None
+        profile_as = f"{name}-p{block.processes}" if options.profile and profile else ""
+        measurement, result = self._measure(name, specs, profile_as=profile_as)
+        if profile_as and result is not None:
+            written = PROFILES / f"{profile_as}{PROFILE_SUFFIXES[options.profile]}"
+            self.say(
+                f"  profile: {written}"
+                if written.exists()
+                else "  profile: py-spy wrote nothing (installed? allowed to ptrace?)"
+            )
+        if before is not None and result is not None:
+            after = read_books(self.scratch.owner_url, self.seeded.hot_account)
+            check = HotCheck(
+                before, after, result.ok_amount, result.ok_calls, result.failed_amount, result.failed_calls
+            )
+            block.hot_checks.append(check)
+            if check.problem():
+                self.say(f"  !! hot account: {check.describe()}")
+        return measurement
 
     @contextlib.contextmanager
     def _service(self, processes: int) -> Iterator[Served]:
@@ -196,58 +188,6 @@ class Bench:
         )
         with start_service(env, self.work / f"service-p{processes}.log") as service:
             yield service
-
-    def _specs(self, service: Served, echo: Served) -> dict[str, LoadSpec]:
-        options, seeded = self.options, self.seeded
-        reader = (("authorization", f"Bearer {seeded.token(seeded.reader)}"),)
-        payer = (("authorization", f"Bearer {seeded.token(seeded.payer)}"),)
-        with grpc.insecure_channel(service.target) as channel:  # each call once: the setup works
-            me = bytes_method(channel, "/userservice.v1.UserAuth/GetMe")(b"", metadata=reader, timeout=30)
-
-        def spec(target: Served, method: str, **fields: object) -> LoadSpec:
-            base: dict[str, object] = {
-                "target": target.target,
-                "method": method,
-                "concurrency": options.concurrency,
-                "channels": options.channels,
-                "warmup": options.warmup,
-                "seconds": options.seconds,
-                "deadline": options.deadline,
-                "server_pid": target.pid,
-            }
-            return LoadSpec(**{**base, **fields})  # type: ignore[arg-type]
-
-        # The echo carries what GetMe carries: its token, and an answer of GetMe's size.
-        return {
-            names.ECHO: spec(echo, ECHO_METHOD, metadata=reader, payload=os.urandom(len(me))),
-            "getme": spec(service, "/userservice.v1.UserAuth/GetMe", metadata=reader),
-            "getbalance": spec(
-                service,
-                "/userservice.v1.Balance/GetBalance",
-                metadata=reader,
-                payload=balance_pb2.GetBalanceRequest(user_id=seeded.reader.user_id).SerializeToString(),
-            ),
-            "deposit": spec(
-                service,
-                "/userservice.v1.Balance/Deposit",
-                metadata=payer,
-                deposit_accounts=tuple(seeded.accounts),
-            ),
-            "deposit-hot": spec(
-                service,
-                "/userservice.v1.Balance/Deposit",
-                metadata=payer,
-                deposit_accounts=(seeded.hot_account,),
-            ),
-            "login": spec(
-                service,
-                "/userservice.v1.UserAuth/Login",
-                concurrency=options.login_concurrency,
-                payload=user_auth_pb2.LoginRequest(
-                    email=seeded.login_email, password=seeded.login_password
-                ).SerializeToString(),
-            ),
-        }
 
     def _measure(
         self, name: str, specs: dict[str, LoadSpec], *, profile_as: str
@@ -269,7 +209,7 @@ class Bench:
             ), None
         spec = specs[name]
         result = drive(spec, profile_as=profile_as, profile_args=(options.profile, *options.pyspy_args))
-        return to_measurement(name, spec, result), result
+        return to_measurement(name, result), result
 
     def _hold(self, service: Served, specs: dict[str, LoadSpec]) -> None:
         for name, spec in specs.items():
@@ -285,86 +225,3 @@ class Bench:
         )
         with contextlib.suppress(EOFError):
             input()
-
-
-def drive(spec: LoadSpec, *, profile_as: str = "", profile_args: tuple[str, ...] = ("svg",)) -> LoadResult:
-    """Run the load generator in a process of its own (and py-spy on the server over the
-    measured window, when `profile_as` names the flame graph)."""
-    generator = subprocess.Popen(
-        [sys.executable, "-m", "tools.bench.loadgen"],
-        cwd=REPO,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    profiler = (
-        threading.Timer(spec.warmup, _profile, (spec, profile_as, *profile_args)) if profile_as else None
-    )
-    try:
-        if profiler is not None:
-            profiler.start()
-        output, errors = generator.communicate(
-            spec.to_json(), timeout=spec.warmup + spec.seconds + spec.deadline + 60
-        )
-    finally:
-        if generator.poll() is None:
-            generator.kill()
-            generator.wait()
-        if profiler is not None:
-            profiler.join()
-    if generator.returncode != 0:
-        raise RuntimeError(f"the load generator failed ({generator.returncode}):\n{errors}")
-    return LoadResult.from_json(output)
-
-
-def _profile(spec: LoadSpec, name: str, kind: str, *more: str) -> None:
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    PROFILES.mkdir(parents=True, exist_ok=True)
-    output = PROFILES / f"{name}{PROFILE_SUFFIXES[kind]}"
-    output.unlink(missing_ok=True)
-    subprocess.run(
-        [
-            py_spy,
-            "record",
-            "--pid",
-            str(spec.server_pid),
-            "--subprocesses",
-            "--nonblocking",
-            "--duration",
-            str(max(int(spec.seconds), 1)),
-            "--format",
-            PROFILE_FORMATS[kind],
-            "--output",
-            str(output),
-            *more,
-        ],
-        capture_output=True,
-        check=False,
-        timeout=spec.seconds + 60,
-    )
-
-
-# Past this share of one core, the load generator (one event loop) may be what limits a figure.
-GENERATOR_BOUND = 0.85
-
-
-def to_measurement(name: str, spec: LoadSpec, result: LoadResult) -> Measurement:
-    seconds = result.window_seconds or 1
-    details = {
-        "load generator cpu": f"{100 * result.loadgen_cpu / seconds:.0f}% of a core",
-        "server cpu": f"{100 * result.server_cpu / seconds:.0f}%",
-        "machine cpu": describe_busy(result.machine_busy_percent),
-        "connections": result.connections,
-    }
-    if result.loadgen_cpu / seconds >= GENERATOR_BOUND:
-        details["warning"] = "the load generator was busy most of a core: it may be the limit here"
-    return Measurement(
-        name,
-        result.calls_per_second,
-        result.p50_ms,
-        result.p99_ms,
-        dict(sorted(result.errors.items())),
-        details,
-        result.machine_busy_percent,
-    )
