@@ -6,12 +6,14 @@ for the server to answer INTERNAL and log.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import psycopg2
 from psycopg2 import errorcodes
 from sqlalchemy import exc
 
+from user_service import metrics
 from user_service.domain.errors import UserServiceError
 from user_service.storage.errors import (
     DatabaseBusy,
@@ -58,3 +60,19 @@ def translate(error: BaseException) -> UserServiceError | None:
     ):
         make = DatabaseUnavailable
     return make() if make is not None else None
+
+
+@contextlib.contextmanager
+def checking_out() -> Iterator[None]:
+    """Around taking a pooled connection: counted as a wait (the pool gauge), and a failure
+    (pool exhausted, database unreachable) leaves as storage's error."""
+    metrics.pool_waiting.inc()
+    try:
+        yield
+    except (exc.SQLAlchemyError, psycopg2.Error) as error:  # raw_connection() lets psycopg2's through
+        translated = translate(error)
+        if translated is None:
+            raise
+        raise translated from None
+    finally:
+        metrics.pool_waiting.dec()

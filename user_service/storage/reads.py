@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import psycopg2
-from sqlalchemy import Engine, exc
+from sqlalchemy import Engine
 
-from user_service import deadlines, metrics
-from user_service.storage.driver_errors import translate
+from user_service import deadlines
+from user_service.storage.driver_errors import checking_out, translate
 from user_service.storage.errors import DatabaseTimeout, DatabaseUnavailable
 
 T = TypeVar("T")
@@ -72,13 +72,5 @@ class Reads:
         raise DatabaseUnavailable()
 
     def _checkout(self) -> Any:
-        metrics.pool_waiting.inc()
-        try:
+        with checking_out():
             return self._engine.raw_connection()
-        except (exc.SQLAlchemyError, psycopg2.Error) as error:  # raw_connection() lets psycopg2's through
-            translated = translate(error)
-            if translated is None:
-                raise
-            raise translated from None
-        finally:
-            metrics.pool_waiting.dec()
