@@ -114,6 +114,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, fmt: str) -> None:
+    # Records need not find their thread's or process's name: no line shows them.
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_CallFilter())
     if fmt == "json":

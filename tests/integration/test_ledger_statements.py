@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
+import psycopg2.extensions
 import pytest
 from sqlalchemy import event, text
 
@@ -17,9 +18,20 @@ from tests.support.money import Money, money_on, new_user, service_principal
 SERVICE = service_principal()
 
 
+class DriverCursor(psycopg2.extensions.cursor):
+    """Records each statement psycopg2 sends, and whether it went alone (autocommit: one
+    round trip) or inside a transaction (psycopg2 sends BEGIN first, and it ends later)."""
+
+    sent: ClassVar[list[tuple[str, bool]]] = []
+
+    def execute(self, query: Any, vars: Any = None) -> Any:
+        DriverCursor.sent.append((" ".join(str(query).split()), self.connection.autocommit))
+        return super().execute(query, vars)
+
+
 @pytest.fixture(scope="module")
 def money(service_database_url) -> Iterator[Money]:
-    with money_on(service_database_url, pool_size=1) as made:
+    with money_on(service_database_url, pool_size=1, connect_args={"cursor_factory": DriverCursor}) as made:
         made.transactions.run(lambda uow: uow.session.execute(text("SELECT 1")))  # connected, once
         yield made
 
@@ -42,13 +54,16 @@ def sent(money) -> Iterator[list[str]]:
     event.remove(money.engine, "commit", committed)
 
 
-def test_get_balance_is_one_select(money, engine, sent):
+def test_get_balance_is_one_select_alone_one_round_trip(money, engine):
     user = new_user(engine)
+    DriverCursor.sent.clear()
 
     money.balances.get_balance(SERVICE, str(user))
 
-    assert len(sent) == 1
-    assert sent[0].startswith("SELECT")
+    assert len(DriverCursor.sent) == 1, DriverCursor.sent
+    statement, alone = DriverCursor.sent[0]
+    assert statement.startswith("SELECT")
+    assert alone  # autocommit: no BEGIN before it, no ROLLBACK after
 
 
 @pytest.mark.parametrize("kind", ["deposit", "withdraw"])

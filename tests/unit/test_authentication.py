@@ -4,7 +4,6 @@ cache when it knows and from the database when it does not (or cannot answer).""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from user_service.adapters.session_cache import REVOKED, CacheUnavailable, Local
 from user_service.domain.authentication import AccessTokens, TokenAuthenticator
 from user_service.domain.errors import Unauthenticated
 from user_service.domain.model import Role
+from user_service.storage.repositories.sessions import SESSION_ROLES
 
 SECRET = "authentication-test-secret-0123456789abcdef"
 CODEC = JwtCodec([SECRET])
@@ -31,12 +31,15 @@ class FakeSessions:
         return self.roles if (session_id, user_id) == (SESSION, USER) else None
 
 
-class FakeTransactions:
-    def __init__(self, sessions: FakeSessions) -> None:
-        self.uow = type("Uow", (), {"sessions": sessions})()
+class FakeReads:
+    """Reads.one, answering SESSION_ROLES from FakeSessions."""
 
-    def run(self, work: Callable[[Any], Any]) -> Any:
-        return work(self.uow)
+    def __init__(self, sessions: FakeSessions) -> None:
+        self._sessions = sessions
+
+    def one(self, query: Any, params: dict[str, Any]) -> Any:
+        assert query is SESSION_ROLES
+        return self._sessions.state(params["session"], params["user"])
 
 
 class DownCache(LocalSessionCache):
@@ -46,7 +49,7 @@ class DownCache(LocalSessionCache):
 
 def authenticator(roles: list[str] | None, cache: LocalSessionCache | None = None):
     sessions = FakeSessions(roles)
-    check = TokenAuthenticator(CODEC, cache or LocalSessionCache(), FakeTransactions(sessions), 3600)  # type: ignore[arg-type]
+    check = TokenAuthenticator(CODEC, cache or LocalSessionCache(), FakeReads(sessions), 3600)  # type: ignore[arg-type]
     return check, sessions
 
 

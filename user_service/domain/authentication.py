@@ -17,7 +17,8 @@ from user_service.adapters.jwt_tokens import JwtCodec, TokenInvalid
 from user_service.adapters.session_cache import REVOKED, CacheUnavailable, SessionCache
 from user_service.domain.errors import Unauthenticated
 from user_service.domain.model import Principal, Role
-from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
+from user_service.storage.reads import Reads
+from user_service.storage.repositories.sessions import SESSION_ROLES
 
 
 class AccessTokens:
@@ -40,12 +41,10 @@ def _invalid() -> Unauthenticated:
 
 
 class TokenAuthenticator:
-    def __init__(
-        self, codec: JwtCodec, cache: SessionCache, transactions: Transactions, token_ttl_seconds: int
-    ) -> None:
+    def __init__(self, codec: JwtCodec, cache: SessionCache, reads: Reads, token_ttl_seconds: int) -> None:
         self._codec = codec
         self._cache = cache
-        self._transactions = transactions
+        self._reads = reads
         # A session found dead stays so; its tokens can be presented this long at most.
         self._dead_for = token_ttl_seconds
 
@@ -81,8 +80,5 @@ class TokenAuthenticator:
         return frozenset(Role(role) for role in cached.split(",") if role)
 
     def _from_database(self, session_id: uuid.UUID, user_id: uuid.UUID) -> frozenset[Role] | None:
-        def read(uow: SqlUnitOfWork) -> list[str] | None:
-            return uow.sessions.state(session_id, user_id)
-
-        roles = self._transactions.run(read)
+        roles = self._reads.one(SESSION_ROLES, {"session": session_id, "user": user_id})
         return frozenset(Role(role) for role in roles) if roles is not None else None

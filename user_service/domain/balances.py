@@ -19,13 +19,16 @@ from user_service.domain.model import Principal
 from user_service.domain.money import Account, Balance, Posted, TransactionPage, TransactionType
 from user_service.domain.money_errors import InsufficientFunds, UserNotFound
 from user_service.domain.permissions import Action, require
+from user_service.storage.reads import Reads
+from user_service.storage.repositories.accounts import BALANCE, balance_params
 from user_service.storage.repositories.money_rows import DuplicateRequest, Request
 from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
 
 
 class BalancesHandler:
-    def __init__(self, transactions: Transactions, max_amount: int) -> None:
+    def __init__(self, transactions: Transactions, reads: Reads, max_amount: int) -> None:
         self._transactions = transactions
+        self._reads = reads
         self._max_amount = max_amount
 
     def get_balance(self, principal: Principal, user_id: str) -> Balance:
@@ -33,7 +36,7 @@ class BalancesHandler:
         account = Account(checks.user_id(user_id))
         checks.check()
         require(principal, Action.READ_BALANCE, account.user_id)
-        balance = self._transactions.run(lambda uow: uow.accounts.balance(account))
+        balance = self._reads.one(BALANCE, balance_params(account))
         if balance is None:
             raise UserNotFound()
         return balance

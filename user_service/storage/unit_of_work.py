@@ -24,8 +24,8 @@ from typing import Self, TypeVar
 from sqlalchemy import exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from user_service import deadlines, metrics
-from user_service.storage.driver_errors import translate
+from user_service import deadlines
+from user_service.storage.driver_errors import checking_out, translate
 from user_service.storage.errors import DatabaseTimeout, DatabaseUnavailable, TransactionConflict
 from user_service.storage.repositories.accounts import AccountRepository
 from user_service.storage.repositories.audit import AuditRepository
@@ -88,17 +88,12 @@ class SqlUnitOfWork:
     def _connect(self) -> None:
         """Take a pooled connection now, counting the wait (the pool gauges); a failure here
         leaves as storage's error, like any other."""
-        metrics.pool_waiting.inc()
         try:
-            self.session.connection()
-        except exc.SQLAlchemyError as error:
+            with checking_out():
+                self.session.connection()
+        except BaseException:
             self.session.close()
-            translated = translate(error)
-            if translated is None:
-                raise
-            raise translated from None
-        finally:
-            metrics.pool_waiting.dec()
+            raise
 
     def __exit__(
         self, exc_type: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None

@@ -52,6 +52,7 @@ def bearer_token(context: grpc.ServicerContext) -> str:
 
 class AuthInterceptor(CallInterceptor):
     def __init__(self, authenticate: Callable[[str], Principal], policies: Mapping[str, Policy]) -> None:
+        super().__init__()
         self._authenticate = authenticate
         self._policies = policies
 

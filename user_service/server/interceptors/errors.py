@@ -66,6 +66,7 @@ class ErrorInterceptor(CallInterceptor):
     base class, whose NotImplementedError means exactly that."""
 
     def __init__(self, unimplemented: Collection[str] = ()) -> None:
+        super().__init__()
         self._unimplemented = frozenset(unimplemented)
 
     def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:

@@ -15,9 +15,8 @@ from typing import Any
 
 import grpc
 
-from user_service import metrics
+from user_service import deadlines, metrics
 from user_service.caller import Network, client_address_var, resolve
-from user_service.deadlines import call_deadline
 from user_service.logs import request_id_var, user_id_var
 from user_service.server.interceptors.call import Behavior, CallInterceptor, metadata_value
 
@@ -30,6 +29,7 @@ log = logging.getLogger("user_service.requests")
 
 class RequestLogInterceptor(CallInterceptor):
     def __init__(self, trusted_proxies: Sequence[Network] = ()) -> None:
+        super().__init__()
         self._trusted_proxies = tuple(trusted_proxies)
         self._metrics: dict[str, metrics.CallMetrics] = {}
 
@@ -53,9 +53,9 @@ class RequestLogInterceptor(CallInterceptor):
         measured.received()
         started = time.perf_counter()
         failed = False
+        deadline = deadlines.begin(context.time_remaining())
         try:
-            with call_deadline(context.time_remaining()):
-                return behavior(request, context)
+            return behavior(request, context)
         except BaseException:
             failed = True
             raise
@@ -75,6 +75,7 @@ class RequestLogInterceptor(CallInterceptor):
                 elapsed_ms,
                 extra={"grpc_method": method, "grpc_code": name, "duration_ms": round(elapsed_ms, 2)},
             )
+            deadlines.end(deadline)
             client_address_var.reset(address_token)
             user_id_var.reset(user_token)
             request_id_var.reset(request_token)
