@@ -22,8 +22,7 @@ from tools.bench.seed import PGBENCH_BASE, Seeded, numbered_user
 from user_service.config import Settings
 from user_service.domain.balances import BalancesHandler
 from user_service.domain.model import Principal
-from user_service.storage.database import SessionLimits, make_engine, session_factory
-from user_service.storage.unit_of_work import Transactions
+from user_service.storage.database import open_database
 
 _AMOUNT = 73_519_246  # within MAX_AMOUNT, and found nowhere else in the statement
 ACCOUNT_VARIABLE = "00000000-0000-4000-8000-:uid"
@@ -32,8 +31,8 @@ REQUEST_ID_VARIABLE = "pgbench-:client_id-:rid"
 
 def capture_deposit(service_url: str, seeded: Seeded) -> list[str]:
     """The statements of one deposit, in order, exactly as psycopg2 sends them."""
-    limits = SessionLimits.from_settings(Settings())
-    engine = make_engine(service_url, pool_size=1, limits=limits)
+    settings = Settings(database_url=service_url, grpc_max_workers=1)
+    account = numbered_user(PGBENCH_BASE + 1)
     sent: list[str] = []
 
     def began(_connection: Any) -> None:
@@ -45,24 +44,16 @@ def capture_deposit(service_url: str, seeded: Seeded) -> list[str]:
     def committed(_connection: Any) -> None:
         sent.append("COMMIT")
 
-    try:
-        handler = BalancesHandler(Transactions(session_factory(engine, limits)), Settings().max_amount)
+    with open_database(settings) as database:  # as the server opens it (server/app.py wires the same)
+        handler = BalancesHandler(database.transactions, database.reads, settings.max_amount)
         payer = Principal(uuid.UUID(seeded.payer.user_id), frozenset(seeded.payer.roles), "bench", "capture")
-        handler.get_balance(payer, numbered_user(PGBENCH_BASE + 1))  # connected before recording
-        event.listen(engine, "begin", began)
-        event.listen(engine, "before_cursor_execute", executing)
-        event.listen(engine, "commit", committed)
+        handler.get_balance(payer, account)  # connected before recording
+        event.listen(database.engine, "begin", began)
+        event.listen(database.engine, "before_cursor_execute", executing)
+        event.listen(database.engine, "commit", committed)
         request_id = uuid.uuid4().hex
-        handler.deposit(
-            payer,
-            user_id=numbered_user(PGBENCH_BASE + 1),
-            amount=_AMOUNT,
-            request_id=request_id,
-            description="bench",
-        )
-    finally:
-        engine.dispose()
-    return [template(statement, numbered_user(PGBENCH_BASE + 1), request_id) for statement in sent]
+        handler.deposit(payer, user_id=account, amount=_AMOUNT, request_id=request_id, description="bench")
+    return [template(statement, account, request_id) for statement in sent]
 
 
 def template(statement: str, account: str, request_id: str) -> str:
