@@ -44,7 +44,9 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else args.password
     roles = [Role(role) for role in args.role or [Role.USER]]
     with open_database(settings) as database:
-        handler = UsersHandler(database.transactions, database.reads, BcryptHasher(settings.bcrypt_rounds))
+        handler = UsersHandler(
+            database.transactions, database.statements, BcryptHasher(settings.bcrypt_rounds)
+        )
         try:
             user = handler.create_user(args.email, password, roles, full_name=args.full_name, verified=True)
         except UserServiceError as error:

@@ -28,7 +28,7 @@ from user_service.storage.errors import (
     TransactionConflict,
     ValueOutOfRange,
 )
-from user_service.storage.reads import ReadQuery, Reads
+from user_service.storage.statements import Statement, Statements
 from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
 
 FAST = SessionLimits(statement_timeout_ms=300, lock_timeout_ms=200, idle_in_transaction_timeout_ms=5000)
@@ -363,13 +363,13 @@ def test_each_database_failure_reaches_the_caller_as_its_own_status(transactions
     assert status_details(failed.value)["ErrorInfo"].reason == reason
 
 
-ONE = ReadQuery("SELECT %(n)s::int", lambda values: int(values[0]))
-FAILS = ReadQuery("SELECT 1 / %(zero)s::int", lambda values: values[0])
+ONE = Statement("SELECT %(n)s::int", lambda values: int(values[0]))
+FAILS = Statement("SELECT 1 / %(zero)s::int", lambda values: values[0])
 
 
 def test_a_read_answers_in_one_statement(scratch_url):
     engine = make_engine(scratch_url, pool_size=1, max_overflow=0)
-    assert Reads(engine).one(ONE, {"n": 7}) == 7
+    assert Statements(engine, SessionLimits()).one(ONE, {"n": 7}) == 7
     engine.dispose()
 
 
@@ -380,7 +380,7 @@ def test_a_failed_read_never_leaves_its_connection_in_autocommit(scratch, scratc
         connection.execute(text("CREATE TABLE IF NOT EXISTS autocommit_probe (n int)"))
     engine, transactions = transactions_on(scratch_url, pool_size=1, max_overflow=0)
     with pytest.raises(Exception, match="division by zero"):
-        Reads(engine).one(FAILS, {"zero": 0})
+        Statements(engine, SessionLimits()).one(FAILS, {"zero": 0})
 
     def write_then_fail(uow: SqlUnitOfWork) -> None:
         uow.session.execute(text("INSERT INTO autocommit_probe VALUES (42)"))
@@ -395,8 +395,8 @@ def test_a_failed_read_never_leaves_its_connection_in_autocommit(scratch, scratc
 
 def test_a_dead_pooled_connection_is_replaced_for_a_read(scratch, scratch_url):
     engine = make_engine(scratch_url, pool_size=1, max_overflow=0)
-    reads = Reads(engine)
-    pid = reads.one(ReadQuery("SELECT pg_backend_pid()", lambda values: int(values[0])), {})
+    reads = Statements(engine, SessionLimits())
+    pid = reads.one(Statement("SELECT pg_backend_pid()", lambda values: int(values[0])), {})
     assert pid is not None
     terminate(scratch, pid)
 
@@ -408,7 +408,7 @@ def test_a_read_of_an_unreachable_database_is_unavailable():
     engine = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", pool_size=1)
 
     with pytest.raises(DatabaseUnavailable):
-        Reads(engine).one(ONE, {"n": 1})
+        Statements(engine, SessionLimits()).one(ONE, {"n": 1})
     engine.dispose()
 
 
@@ -416,5 +416,5 @@ def test_a_read_past_its_deadline_does_not_start(scratch_url):
     engine = make_engine(scratch_url, pool_size=1)
 
     with deadlines.call_deadline(0), pytest.raises(DatabaseTimeout):
-        Reads(engine).one(ONE, {"n": 1})
+        Statements(engine, SessionLimits()).one(ONE, {"n": 1})
     engine.dispose()

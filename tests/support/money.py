@@ -19,7 +19,7 @@ from user_service.domain.model import Principal, Role
 from user_service.domain.reconciliation import ReconciliationReport, reconcile
 from user_service.domain.transfers import TransfersHandler
 from user_service.storage.database import SessionLimits, make_engine, session_factory
-from user_service.storage.reads import Reads
+from user_service.storage.statements import Statements
 from user_service.storage.unit_of_work import CONFLICT_RETRIES, Transactions
 
 MAX_AMOUNT = 100_000_000
@@ -54,7 +54,7 @@ def money_on(
         yield Money(
             engine,
             transactions,
-            BalancesHandler(transactions, Reads(engine), MAX_AMOUNT),
+            BalancesHandler(transactions, Statements(engine, limits), MAX_AMOUNT),
             TransfersHandler(transactions, MAX_AMOUNT),
             HoldsHandler(transactions, MAX_AMOUNT),
             HoldSweeper(transactions),

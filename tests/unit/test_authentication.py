@@ -31,8 +31,8 @@ class FakeSessions:
         return self.roles if (session_id, user_id) == (SESSION, USER) else None
 
 
-class FakeReads:
-    """Reads.one, answering SESSION_ROLES from FakeSessions."""
+class FakeStatements:
+    """Statements.one, answering SESSION_ROLES from FakeSessions."""
 
     def __init__(self, sessions: FakeSessions) -> None:
         self._sessions = sessions
@@ -49,7 +49,7 @@ class DownCache(LocalSessionCache):
 
 def authenticator(roles: list[str] | None, cache: LocalSessionCache | None = None):
     sessions = FakeSessions(roles)
-    check = TokenAuthenticator(CODEC, cache or LocalSessionCache(), FakeReads(sessions), 3600)  # type: ignore[arg-type]
+    check = TokenAuthenticator(CODEC, cache or LocalSessionCache(), FakeStatements(sessions), 3600)  # type: ignore[arg-type]
     return check, sessions
 
 

@@ -1,13 +1,15 @@
 """The SQL transaction a deposit sends, captured from the service's own code, as a pgbench
 script.
 
-One deposit is made through the service's BalancesHandler (its unit of work, repositories
-and engine settings), on one of pgbench's accounts, with values chosen to be found again:
-a user id, an amount and a request id. Every statement psycopg2 sends is recorded as the
-exact text it sends (cursor.mogrify: psycopg2 puts parameters into the text itself and
-uses PostgreSQL's simple query protocol), with the BEGIN that psycopg2 sends before a
-transaction's first statement and the COMMIT. The recorded values then become pgbench
-variables. Whatever the service's deposit becomes, the ceiling follows it.
+One deposit is made through the service's BalancesHandler (its statements, unit of work,
+repositories and engine settings), on one of pgbench's accounts, with values chosen to be
+found again: a user id, an amount and a request id. Every statement psycopg2 sends is
+recorded by a cursor of the capture's own, as the exact text it sends (cursor.mogrify:
+psycopg2 puts parameters into the text itself and uses PostgreSQL's simple query
+protocol), with the BEGIN psycopg2 sends before a transaction's first statement and the
+COMMIT, and nothing around a statement sent alone in autocommit mode (pgbench then runs
+it as its own transaction too). The recorded values then become pgbench variables.
+Whatever the service's deposit becomes, the ceiling follows it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import re
 import uuid
 from typing import Any
 
+import psycopg2.extensions
+from psycopg2.extensions import STATUS_READY
 from sqlalchemy import event
 
 from tools.bench.seed import PGBENCH_BASE, Seeded, numbered_user
@@ -34,23 +38,30 @@ def capture_deposit(service_url: str, seeded: Seeded) -> list[str]:
     settings = Settings(database_url=service_url, grpc_max_workers=1)
     account = numbered_user(PGBENCH_BASE + 1)
     sent: list[str] = []
+    recording = [False]
 
-    def began(_connection: Any) -> None:
-        sent.append("BEGIN")
+    class Recorder(psycopg2.extensions.cursor):
+        def execute(self, query: Any, vars: Any = None) -> Any:
+            if recording[0]:
+                opens = not self.connection.autocommit and self.connection.status == STATUS_READY
+                sent.extend(["BEGIN"] if opens else [])
+                sent.append(self.mogrify(query, vars).decode())
+            return super().execute(query, vars)
 
-    def executing(_connection: Any, cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        sent.append(cursor.mogrify(statement, parameters).decode())
+    def connected(driver: Any, _record: Any) -> None:
+        driver.cursor_factory = Recorder
 
     def committed(_connection: Any) -> None:
-        sent.append("COMMIT")
+        if recording[0]:
+            sent.append("COMMIT")
 
     with open_database(settings) as database:  # as the server opens it (server/app.py wires the same)
-        handler = BalancesHandler(database.transactions, database.reads, settings.max_amount)
+        event.listen(database.engine, "connect", connected)
+        event.listen(database.engine, "commit", committed)
+        handler = BalancesHandler(database.transactions, database.statements, settings.max_amount)
         payer = Principal(uuid.UUID(seeded.payer.user_id), frozenset(seeded.payer.roles), "bench", "capture")
         handler.get_balance(payer, account)  # connected before recording
-        event.listen(database.engine, "begin", began)
-        event.listen(database.engine, "before_cursor_execute", executing)
-        event.listen(database.engine, "commit", committed)
+        recording[0] = True
         request_id = uuid.uuid4().hex
         handler.deposit(payer, user_id=account, amount=_AMOUNT, request_id=request_id, description="bench")
     return [template(statement, account, request_id) for statement in sent]

@@ -17,8 +17,8 @@ from user_service.adapters.jwt_tokens import JwtCodec, TokenInvalid
 from user_service.adapters.session_cache import REVOKED, CacheUnavailable, SessionCache
 from user_service.domain.errors import Unauthenticated
 from user_service.domain.model import Principal, Role
-from user_service.storage.reads import Reads
 from user_service.storage.repositories.sessions import SESSION_ROLES
+from user_service.storage.statements import Statements
 
 
 class AccessTokens:
@@ -41,10 +41,12 @@ def _invalid() -> Unauthenticated:
 
 
 class TokenAuthenticator:
-    def __init__(self, codec: JwtCodec, cache: SessionCache, reads: Reads, token_ttl_seconds: int) -> None:
+    def __init__(
+        self, codec: JwtCodec, cache: SessionCache, statements: Statements, token_ttl_seconds: int
+    ) -> None:
         self._codec = codec
         self._cache = cache
-        self._reads = reads
+        self._statements = statements
         # A session found dead stays so; its tokens can be presented this long at most.
         self._dead_for = token_ttl_seconds
 
@@ -80,5 +82,5 @@ class TokenAuthenticator:
         return frozenset(Role(role) for role in cached.split(",") if role)
 
     def _from_database(self, session_id: uuid.UUID, user_id: uuid.UUID) -> frozenset[Role] | None:
-        roles = self._reads.one(SESSION_ROLES, {"session": session_id, "user": user_id})
+        roles = self._statements.one(SESSION_ROLES, {"session": session_id, "user": user_id})
         return frozenset(Role(role) for role in roles) if roles is not None else None

@@ -93,7 +93,7 @@ def start_server(
     transactions, max_amount = database.transactions, settings.max_amount
     user_auth = UserAuthServicer(services.user_auth)
     balance = BalanceServicer(
-        BalancesHandler(transactions, database.reads, max_amount),
+        BalancesHandler(transactions, database.statements, max_amount),
         TransfersHandler(transactions, max_amount),
         HoldsHandler(transactions, max_amount),
     )

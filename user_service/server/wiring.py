@@ -121,10 +121,10 @@ def build_services(settings: Settings, database: Database) -> Services:
             cache=cache,
             token_ttl_seconds=settings.access_token_ttl,
         ),
-        users=UsersHandler(transactions, database.reads, passwords, cache, settings.access_token_ttl),
+        users=UsersHandler(transactions, database.statements, passwords, cache, settings.access_token_ttl),
     )
     return Services(
-        authenticate=TokenAuthenticator(codec, cache, database.reads, settings.access_token_ttl),
+        authenticate=TokenAuthenticator(codec, cache, database.statements, settings.access_token_ttl),
         user_auth=handlers,
         dispatcher=email_dispatcher(settings, database, codec),
         _stack=stack,

@@ -22,7 +22,7 @@ from user_service import deadlines, metrics
 from user_service.config import Settings
 from user_service.storage.embedded import embedded_postgres
 from user_service.storage.errors import DatabaseTimeout
-from user_service.storage.reads import Reads
+from user_service.storage.statements import Statements
 from user_service.storage.unit_of_work import Transactions
 
 # Worker threads each hold at most one connection; background jobs take the overflow.
@@ -115,7 +115,7 @@ class Database:
     engine: Engine
     health_engine: Engine
     transactions: Transactions
-    reads: Reads
+    statements: Statements
 
     def ping(self) -> None:
         """Raise unless the database answers a query within a few seconds. A connection that
@@ -158,4 +158,6 @@ def open_database(settings: Settings, *, as_owner: bool = False) -> Iterator[Dat
             limits=SessionLimits(statement_timeout_ms=CONNECT_TIMEOUT_SECONDS * 1000),
         )
         stack.callback(health_engine.dispose)
-        yield Database(engine, health_engine, Transactions(session_factory(engine, limits)), Reads(engine))
+        yield Database(
+            engine, health_engine, Transactions(session_factory(engine, limits)), Statements(engine, limits)
+        )

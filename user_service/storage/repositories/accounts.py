@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 
 from user_service.domain.money import DEFAULT_CURRENCY, Account, Balance
 from user_service.storage.models import AccountRow, HoldRow
-from user_service.storage.reads import ReadQuery
 from user_service.storage.repositories.money_rows import ACCOUNTS, HOLDS, LockedAccount
+from user_service.storage.statements import Statement
 
 OPEN = ACCOUNTS.c.close_time.is_(None)
 
-# An open account's balance: GetBalance's one indexed SELECT (storage/reads.py), and balance().
-BALANCE = ReadQuery(
+# An open account's balance: GetBalance's one indexed SELECT (storage/statements.py), and balance().
+BALANCE = Statement(
     "SELECT user_id, currency, available, held, update_time FROM accounts"
     " WHERE user_id = %(user_id)s AND currency = %(currency)s AND close_time IS NULL",
     lambda values: Balance(*values),

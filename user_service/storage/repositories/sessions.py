@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from user_service.storage.models import RefreshTokenRow, SessionRow, UserRow
-from user_service.storage.reads import ReadQuery
+from user_service.storage.statements import Statement
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class RefreshRecord:
 
 # The roles of a session's user while the session is live (not revoked nor expired, its
 # user active and not deleted): what the token check asks when the cache does not know.
-SESSION_ROLES = ReadQuery(
+SESSION_ROLES = Statement(
     "SELECT u.roles FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.id = %(session)s AND s.user_id = %(user)s AND s.revoke_time IS NULL"
     " AND s.expire_time > now() AND u.is_active AND u.delete_time IS NULL",

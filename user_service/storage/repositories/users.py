@@ -17,8 +17,8 @@ from sqlalchemy.sql import ColumnElement
 
 from user_service.domain.model import Credentials, Role, User, UserFilter
 from user_service.storage.models import UserRow
-from user_service.storage.reads import ReadQuery
 from user_service.storage.repositories.flush import flush
+from user_service.storage.statements import Statement
 
 _USER_COLUMNS = (
     UserRow.id,
@@ -48,8 +48,8 @@ def _user_from(values: tuple[Any, ...]) -> User:
     )
 
 
-# A live user by id: the hot read of GetMe and GetUser (storage/reads.py), and find().
-USER_BY_ID = ReadQuery(
+# A live user by id: the hot read of GetMe and GetUser (storage/statements.py), and find().
+USER_BY_ID = Statement(
     "SELECT id, email, full_name, is_active, email_verified, roles, create_time, update_time"
     " FROM users WHERE id = %(id)s AND delete_time IS NULL",
     _user_from,
