@@ -3,6 +3,7 @@ cache when it knows and from the database when it does not (or cannot answer).""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -128,3 +129,25 @@ def test_tokens_with_bad_claims_are_invalid(claims):
 
     assert refused.value.reason == "INVALID_TOKEN"
     assert sessions.asked == 0
+
+
+def test_a_token_checked_once_is_still_checked_for_expiry(monkeypatch):
+    check, _ = authenticator(["user"])
+    good = token()
+    assert check(good).user_id == USER
+
+    monkeypatch.setattr(time, "time", lambda: 10**12)  # far past its expiry
+
+    with pytest.raises(Unauthenticated) as refused:
+        check(good)
+    assert refused.value.reason == "INVALID_TOKEN"
+
+
+def test_a_tampered_copy_of_a_checked_token_is_checked_on_its_own():
+    check, _ = authenticator(["user"])
+    good = token()
+    check(good)
+    header, payload, signature = good.split(".")
+
+    with pytest.raises(Unauthenticated):
+        check(f"{header}.{payload}.{signature[:-2]}AA")

@@ -89,25 +89,3 @@ def forged(*, key: str = NEW, algorithm: str = "HS256", drop: tuple[str, ...] = 
 def test_bad_tokens_are_invalid(forge):
     with pytest.raises(TokenInvalid):
         JwtCodec([NEW]).decode(forge(), required=("sid", "roles"))
-
-
-def test_a_token_verified_once_is_still_checked_for_expiry(monkeypatch):
-    codec = JwtCodec([NEW])
-    token = codec.encode(claims(), ttl_seconds=60)
-    assert codec.decode(token)["jti"] == "t1"
-
-    monkeypatch.setattr(time, "time", lambda: 10**12)  # far past its expiry
-
-    with pytest.raises(TokenInvalid):
-        codec.decode(token)
-
-
-def test_a_token_good_for_one_audience_is_not_cached_for_another():
-    codec = JwtCodec([NEW])
-    token = codec.encode(claims(), ttl_seconds=60)
-    codec.decode(token)
-
-    with pytest.raises(TokenInvalid):
-        codec.decode(token, audience="user-service:password-reset")
-    with pytest.raises(TokenInvalid):
-        codec.decode(token, required=("pwf",))
