@@ -6,6 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from tests.support.auth_client import Caller
 from tests.support.identities import make_identity
 from tests.support.network import raw_method
 from tests.support.statuses import status_details
@@ -33,3 +34,12 @@ def test_bytes_that_are_not_the_request_are_invalid_argument_not_internal(servic
     assert (details["ErrorInfo"].reason, details["ErrorInfo"].domain) == ("MALFORMED_REQUEST", "userservice")
     assert [v.field for v in details["BadRequest"].field_violations] == ["request"]
 
+
+def test_a_login_with_nul_in_the_email_fails_like_an_unknown_email(service):
+    """The malformed address went to the database, which refuses NUL: INTERNAL."""
+    client = Caller(service.channel)
+
+    assert client.refused("Login", email="alice\x00@example.com", password="correct horse battery") == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "INVALID_CREDENTIALS",
+    )
