@@ -21,6 +21,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from user_service.domain.errors import FieldViolation, InvalidArgument, UserServiceError
+from user_service.server.drain import Drain
 from user_service.server.interceptors.call import Behavior, CallInterceptor, Deserializer
 
 ERROR_DOMAIN = "userservice"
@@ -82,16 +83,20 @@ def _tolerant(deserializer: Deserializer) -> Deserializer:
 
 class ErrorInterceptor(CallInterceptor):
     """`unimplemented`: the RPCs (full method paths) that fall through to the generated
-    base class, whose NotImplementedError means exactly that."""
+    base class, whose NotImplementedError means exactly that. `drain`: once it has begun,
+    calls are refused UNAVAILABLE before anything else is done for them."""
 
-    def __init__(self, unimplemented: Collection[str] = ()) -> None:
+    def __init__(self, unimplemented: Collection[str] = (), drain: Drain | None = None) -> None:
         self._unimplemented = frozenset(unimplemented)
+        self._drain = drain
 
     def request_deserializer(self, deserializer: Deserializer | None) -> Deserializer | None:
         return _tolerant(deserializer) if deserializer is not None else None
 
     def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
         try:
+            if self._drain is not None:
+                self._drain.refuse_if_started()
             if request is MALFORMED:
                 raise InvalidArgument(
                     FieldViolation(
