@@ -54,34 +54,39 @@ def answer(caller: Caller, rpc: str) -> tuple[str, str]:
 def client(channel: grpc.Channel, users: list[Identity], tally: Tally, seed: int) -> None:
     rng = random.Random(seed)  # noqa: S311  (which user, repeatably; no secret)
     for round_ in range(ROUNDS):
-        caller = Caller(channel)
         try:
-            caller.login(rng.choice(users).email)
-        except grpc.RpcError as error:
-            tally.note("login", f"Login: {error.code().name} {error.details()}")
-            continue
-        me = answer(caller, "GetMe")
-        tally.note("live token", None if me == ("OK", "") else f"GetMe with a live token: {me}")
-        if round_ % 2:
-            ended = answer(caller, "Logout")
-            tally.note("logout", None if ended == ("OK", "") else f"Logout: {ended}")
+            one_round(Caller(channel), rng.choice(users), tally, rng, logout=bool(round_ % 2))
+        finally:
             with tally.lock:
-                tally.revoked.append(caller)
+                tally.rounds += 1
+
+
+def one_round(caller: Caller, who: Identity, tally: Tally, rng: random.Random, *, logout: bool) -> None:
+    """Log in, use the token; maybe log out; try a token revoked earlier (by any thread)."""
+    try:
+        caller.login(who.email)
+    except grpc.RpcError as error:
+        tally.note("login", f"Login: {error.code().name} {error.details()}")
+        return
+    me = answer(caller, "GetMe")
+    tally.note("live token", None if me == ("OK", "") else f"GetMe with a live token: {me}")
+    if logout:
+        ended = answer(caller, "Logout")
+        tally.note("logout", None if ended == ("OK", "") else f"Logout: {ended}")
         with tally.lock:
-            earlier = rng.choice(tally.revoked) if tally.revoked else None
-        if earlier is not None:
-            refused = answer(earlier, "GetMe")
-            tally.note(
-                "revoked token", None if refused == REVOKED else f"GetMe with a revoked token: {refused}"
-            )
-        with tally.lock:
-            tally.rounds += 1
+            tally.revoked.append(caller)
+    with tally.lock:
+        earlier = rng.choice(tally.revoked) if tally.revoked else None
+    if earlier is not None:
+        refused = answer(earlier, "GetMe")
+        tally.note("revoked token", None if refused == REVOKED else f"GetMe with a revoked token: {refused}")
 
 
 def wait_for_rounds(tally: Tally, count: int) -> None:
     deadline = time.monotonic() + 60
     while True:
         with tally.lock:
+            assert not tally.wrong, tally.wrong[:10]
             if tally.rounds >= count:
                 return
         assert time.monotonic() < deadline, f"only {tally.rounds} rounds done"
