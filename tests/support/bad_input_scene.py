@@ -266,9 +266,9 @@ class Scene:
                 st.sampled_from(PASSWORDS), st.uuids().map(lambda u: f"lilac {u.hex[:10]} orbit")
             )
 
-        emails = lambda: [  # noqa: E731
-            self.users["owner"].email,
+        emails = lambda: [  # noqa: E731  (another's first: the owner changing to it is refused)
             self.users["other"].email,
+            self.users["owner"].email,
             f"  {self.users['owner'].email.upper()} ",
         ]
         owner_listing = lambda: f"transactions/{self.users['owner'].user_id}/USD/"  # noqa: E731
