@@ -47,6 +47,7 @@ SQL = (
     "E'\\x00'",
     "admin'--",
     "\\'; DELETE FROM sessions; --",
+    "  '; DROP TABLE holds; --  ",  # kept as sent: the spaces too
 )
 ODD = (
     "",
