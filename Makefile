@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format generate migrate breaking lock clean
+.PHONY: help run test bench lint format generate migrate breaking lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -30,6 +30,11 @@ run: $(INSTALLED)  ## migrate the database, then serve gRPC on $GRPC_PORT (50051
 
 test: $(INSTALLED)  ## run every test against PostgreSQL and Redis on 127.0.0.1
 	$(BIN)/python -m pytest
+
+# Speed is measured here, never in make test. ONLY=getme, BENCH_SECONDS=... and the other
+# settings (python -m tools.bench --help) reach it as environment variables.
+bench: $(INSTALLED)  ## calls/s, p50, p99 of each RPC against ceilings measured alongside (ONLY=getme ...)
+	$(BIN)/python -m tools.bench
 
 # The Kubernetes version k8s/ is validated against: the oldest the clusters run.
 KUBERNETES_VERSION ?= 1.34

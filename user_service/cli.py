@@ -17,6 +17,7 @@ from user_service.domain.reconciliation import reconcile
 from user_service.domain.users import UsersHandler
 from user_service.logs import configure_logging
 from user_service.server.app import PortUnavailable, serve
+from user_service.server.metrics_http import MetricsPortUnavailable
 from user_service.server.wiring import email_dispatcher
 from user_service.storage import migrate
 from user_service.storage.database import open_database, service_role
@@ -43,7 +44,9 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else args.password
     roles = [Role(role) for role in args.role or [Role.USER]]
     with open_database(settings) as database:
-        handler = UsersHandler(database.transactions, BcryptHasher(settings.bcrypt_rounds))
+        handler = UsersHandler(
+            database.transactions, database.statements, BcryptHasher(settings.bcrypt_rounds)
+        )
         try:
             user = handler.create_user(args.email, password, roles, full_name=args.full_name, verified=True)
         except UserServiceError as error:
@@ -129,6 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     try:
         return int(args.run(settings, args))
-    except (PortUnavailable, EmbeddedPostgresUnavailable) as error:
+    except (PortUnavailable, MetricsPortUnavailable, EmbeddedPostgresUnavailable) as error:
         log.error("%s", error)
         return EXIT_FAILED

@@ -53,6 +53,8 @@ class Settings:
     grpc_port: int = 50051
     grpc_max_workers: int = 16
     grpc_max_concurrent_rpcs: int = 256
+    # Server processes sharing the port (SO_REUSEPORT); production: one per core.
+    grpc_processes: int = 1
     # Peers whose x-forwarded-for is believed (Envoy); empty: none.
     trusted_proxies: tuple[Network, ...] = ()
     metrics_port: int = 9090
@@ -89,6 +91,10 @@ class Settings:
     max_amount: int = 100_000_000
     # How often the server releases holds past their ttl.
     hold_sweep_interval_seconds: float = 30.0
+    # How often the gauges read from the database are refreshed.
+    metrics_refresh_seconds: float = 15.0
+    # How often the server checks every balance against its ledger; 0: never.
+    reconcile_interval_seconds: int = 300
 
     @property
     def is_production(self) -> bool:
@@ -187,6 +193,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         hold_sweep_interval_seconds=read.seconds(
             "HOLD_SWEEP_INTERVAL_SECONDS", defaults.hold_sweep_interval_seconds
         ),
+        metrics_refresh_seconds=read.seconds("METRICS_REFRESH_SECONDS", defaults.metrics_refresh_seconds),
+        reconcile_interval_seconds=read.integer(
+            "RECONCILE_INTERVAL_SECONDS", defaults.reconcile_interval_seconds, 0, 7 * 86400
+        ),
+        grpc_processes=read.integer("GRPC_PROCESSES", defaults.grpc_processes, 1, 64),
     )
     read.errors.extend(_cross_field_errors(settings))
     if read.errors:

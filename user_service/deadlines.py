@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 # A deadline further away than this is no deadline (gRPC reports "none" as a huge number).
 _NO_DEADLINE_BEYOND_SECONDS = 365 * 24 * 3600
@@ -18,17 +18,25 @@ _NO_DEADLINE_BEYOND_SECONDS = 365 * 24 * 3600
 _deadline: ContextVar[float | None] = ContextVar("deadline", default=None)
 
 
+def begin(seconds_remaining: float | None) -> Token[float | None]:
+    """From now until `end`, `remaining()` counts down from `seconds_remaining`."""
+    if seconds_remaining is not None and seconds_remaining > _NO_DEADLINE_BEYOND_SECONDS:
+        seconds_remaining = None
+    return _deadline.set(None if seconds_remaining is None else time.monotonic() + seconds_remaining)
+
+
+def end(token: Token[float | None]) -> None:
+    _deadline.reset(token)
+
+
 @contextlib.contextmanager
 def call_deadline(seconds_remaining: float | None) -> Iterator[None]:
     """Within the block, `remaining()` counts down from `seconds_remaining`."""
-    if seconds_remaining is not None and seconds_remaining > _NO_DEADLINE_BEYOND_SECONDS:
-        seconds_remaining = None
-    deadline = None if seconds_remaining is None else time.monotonic() + seconds_remaining
-    token = _deadline.set(deadline)
+    token = begin(seconds_remaining)
     try:
         yield
     finally:
-        _deadline.reset(token)
+        end(token)
 
 
 def remaining() -> float | None:

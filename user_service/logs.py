@@ -18,11 +18,18 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-# Set by the request-log interceptor for the duration of each call.
+# Set by the interceptors for the duration of each call: its request id, and the caller's
+# user id once its token is known.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+user_id_var: ContextVar[str | None] = ContextVar("user_id", default=None)
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and is logged too.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "request_id"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "request_id",
+    "user_id",
+}
 
 
 _ROW_VALUES = re.compile(r"Failing row contains \(|Key \(.*?\)=\(")
@@ -37,6 +44,8 @@ def redact(text: str, details: Iterable[str] = ()) -> str:
     for detail in details:
         marker = _ROW_VALUES.search(detail)
         text = text.replace(detail, detail[: marker.end() - 1] + REDACTED if marker else REDACTED)
+    if "row contains" not in text and "Key (" not in text:
+        return text  # most lines: no row values to look for
     return _redact_markers(text)
 
 
@@ -52,6 +61,10 @@ def _redact_markers(text: str) -> str:
 
 def _database_details(record: logging.LogRecord) -> set[str]:
     """The DETAIL texts of the database errors a record carries (psycopg2's diag)."""
+    if not record.exc_info and not (
+        isinstance(record.args, tuple) and any(isinstance(arg, BaseException) for arg in record.args)
+    ):
+        return set()  # most lines: nothing to look into
     found: set[str] = set()
     pending: list[object] = [record.exc_info[1] if record.exc_info else None]
     if isinstance(record.args, tuple):
@@ -69,9 +82,10 @@ def _database_details(record: logging.LogRecord) -> set[str]:
     return found
 
 
-class _RequestIdFilter(logging.Filter):
+class _CallFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get() or "-"
+        record.user_id = user_id_var.get()
         return True
 
 
@@ -84,17 +98,34 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._second_text = ""
+
+    def _time(self, created: float) -> str:
+        """ISO 8601 with milliseconds, UTC; the part up to the second is made once a second."""
+        second = int(created)
+        if second != self._second:
+            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = second
+        return f"{self._second_text}.{int((created - second) * 1000):03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         details = _database_details(record)
         entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": self._time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": redact(record.getMessage(), details),
+            "pid": record.process,
         }
         request_id = getattr(record, "request_id", "-")
         if request_id != "-":
             entry["request_id"] = request_id
+        user_id = getattr(record, "user_id", None)
+        if user_id:
+            entry["user_id"] = user_id
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info), details)
@@ -102,8 +133,13 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, fmt: str) -> None:
+    # Records need not find their thread's or process's name, nor the file and line of the
+    # call (the logging module's own switch for that: _srcfile): no line shows them.
+    logging.logThreads = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_RequestIdFilter())
+    handler.addFilter(_CallFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

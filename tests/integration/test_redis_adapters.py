@@ -13,7 +13,7 @@ import pytest
 from tests.support.redis_server import RedisServer
 from user_service.adapters.counters import RedisCounters
 from user_service.adapters.redis_link import RECHECK_SECONDS, RedisLink
-from user_service.adapters.session_cache import REVOKED, CacheUnavailable, RedisSessionCache
+from user_service.adapters.session_cache import REVOKED, CacheUnavailable, NearSessionCache, RedisSessionCache
 
 
 @pytest.fixture
@@ -99,3 +99,27 @@ def test_counters_fall_back_to_the_process_while_redis_is_down(redis_server, lin
     counters.hit([key], 30)
     assert counters.peek([key])[0][0] == 2  # the process's own count
     assert time.monotonic() - started < 1  # no waiting on the dead server each time
+
+
+def test_the_near_cache_spares_redis_within_its_second_and_revocations_reach_it_at_once(link, redis_server):
+    near, sid = NearSessionCache(RedisSessionCache(link), near_seconds=0.3), session()
+    near.remember(sid, "user")
+    redis_server.stop()
+
+    assert near.get(sid) == "user"  # from the process's memory: Redis is not asked
+    near.revoke([sid], 60)
+    assert near.get(sid) == REVOKED  # this process knows at once, Redis down or not
+    time.sleep(0.4)
+    with pytest.raises(CacheUnavailable):
+        near.get(session())  # past the second, an unknown session goes to Redis (down: the database)
+
+
+def test_the_near_cache_holds_a_live_session_a_second_at_most(link):
+    remote = RedisSessionCache(link)
+    near, sid = NearSessionCache(remote, near_seconds=0.3), session()
+    near.remember(sid, "user")
+    remote.revoke([sid], 60)  # another pod revoked it
+
+    assert near.get(sid) == "user"  # within the second: not yet seen here
+    time.sleep(0.4)
+    assert near.get(sid) == REVOKED

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -18,6 +19,7 @@ from user_service.domain.model import Principal, Role
 from user_service.domain.reconciliation import ReconciliationReport, reconcile
 from user_service.domain.transfers import TransfersHandler
 from user_service.storage.database import SessionLimits, make_engine, session_factory
+from user_service.storage.statements import Statements
 from user_service.storage.unit_of_work import CONFLICT_RETRIES, Transactions
 
 MAX_AMOUNT = 100_000_000
@@ -37,17 +39,22 @@ class Money:
 
 
 @contextlib.contextmanager
-def money_on(url: str, pool_size: int = 16, conflict_retries: int = CONFLICT_RETRIES) -> Iterator[Money]:
+def money_on(
+    url: str,
+    pool_size: int = 16,
+    conflict_retries: int = CONFLICT_RETRIES,
+    connect_args: dict[str, Any] | None = None,
+) -> Iterator[Money]:
     """The handlers as the server wires them, on a pool of `pool_size` connections;
     `conflict_retries=0` lets every deadlock or lock timeout reach the caller."""
     limits = SessionLimits()
-    engine = make_engine(url, pool_size=pool_size, limits=limits)
+    engine = make_engine(url, pool_size=pool_size, limits=limits, connect_args=connect_args)
     transactions = Transactions(session_factory(engine, limits), conflict_retries)
     try:
         yield Money(
             engine,
             transactions,
-            BalancesHandler(transactions, MAX_AMOUNT),
+            BalancesHandler(transactions, Statements(engine, limits), MAX_AMOUNT),
             TransfersHandler(transactions, MAX_AMOUNT),
             HoldsHandler(transactions, MAX_AMOUNT),
             HoldSweeper(transactions),

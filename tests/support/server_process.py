@@ -14,6 +14,8 @@ from typing import Self
 
 import grpc
 
+from tests.support.network import free_port
+
 # A JWT secret for tests: 32+ bytes, as the service (and PyJWT) require.
 TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE")
@@ -22,7 +24,16 @@ _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE")
 def service_env(**settings: str) -> dict[str, str]:
     """A clean environment: only the settings given (none from the shell running the tests)."""
     env = {key: os.environ[key] for key in _INHERITED if key in os.environ}
-    env.update({"LOG_FORMAT": "json", "BCRYPT_ROUNDS": "4", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "LOG_FORMAT": "json",
+            "BCRYPT_ROUNDS": "4",
+            "PYTHONUNBUFFERED": "1",
+            # Every server of a test run its own metrics port; reconciliation only when asked.
+            "METRICS_PORT": str(free_port()),
+            "RECONCILE_INTERVAL_SECONDS": "0",
+        }
+    )
     env.update(settings)
     return env
 
@@ -41,7 +52,10 @@ def run_cli(args: Sequence[str], env: dict[str, str], stdin: str = "") -> subpro
 
 class ServerProcess:
     def __init__(self, args: Sequence[str], env: dict[str, str], port: int, log_path: Path) -> None:
+        """`env`'s METRICS_PORT is replaced by a free one: each server its own."""
+        env = {**env, "METRICS_PORT": str(free_port())}
         self.port = port
+        self.metrics_port = int(env["METRICS_PORT"])
         self.log_path = log_path
         self._log = log_path.open("w")
         self.process = subprocess.Popen(

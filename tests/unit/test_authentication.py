@@ -3,8 +3,8 @@ cache when it knows and from the database when it does not (or cannot answer).""
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from user_service.adapters.session_cache import REVOKED, CacheUnavailable, Local
 from user_service.domain.authentication import AccessTokens, TokenAuthenticator
 from user_service.domain.errors import Unauthenticated
 from user_service.domain.model import Role
+from user_service.storage.repositories.sessions import SESSION_ROLES
 
 SECRET = "authentication-test-secret-0123456789abcdef"
 CODEC = JwtCodec([SECRET])
@@ -31,12 +32,15 @@ class FakeSessions:
         return self.roles if (session_id, user_id) == (SESSION, USER) else None
 
 
-class FakeTransactions:
-    def __init__(self, sessions: FakeSessions) -> None:
-        self.uow = type("Uow", (), {"sessions": sessions})()
+class FakeStatements:
+    """Statements.one, answering SESSION_ROLES from FakeSessions."""
 
-    def run(self, work: Callable[[Any], Any]) -> Any:
-        return work(self.uow)
+    def __init__(self, sessions: FakeSessions) -> None:
+        self._sessions = sessions
+
+    def one(self, query: Any, params: dict[str, Any]) -> Any:
+        assert query is SESSION_ROLES
+        return self._sessions.state(params["session"], params["user"])
 
 
 class DownCache(LocalSessionCache):
@@ -46,7 +50,7 @@ class DownCache(LocalSessionCache):
 
 def authenticator(roles: list[str] | None, cache: LocalSessionCache | None = None):
     sessions = FakeSessions(roles)
-    check = TokenAuthenticator(CODEC, cache or LocalSessionCache(), FakeTransactions(sessions), 3600)  # type: ignore[arg-type]
+    check = TokenAuthenticator(CODEC, cache or LocalSessionCache(), FakeStatements(sessions), 3600)  # type: ignore[arg-type]
     return check, sessions
 
 
@@ -125,3 +129,25 @@ def test_tokens_with_bad_claims_are_invalid(claims):
 
     assert refused.value.reason == "INVALID_TOKEN"
     assert sessions.asked == 0
+
+
+def test_a_token_checked_once_is_still_checked_for_expiry(monkeypatch):
+    check, _ = authenticator(["user"])
+    good = token()
+    assert check(good).user_id == USER
+
+    monkeypatch.setattr(time, "time", lambda: 10**12)  # far past its expiry
+
+    with pytest.raises(Unauthenticated) as refused:
+        check(good)
+    assert refused.value.reason == "INVALID_TOKEN"
+
+
+def test_a_tampered_copy_of_a_checked_token_is_checked_on_its_own():
+    check, _ = authenticator(["user"])
+    good = token()
+    check(good)
+    header, payload, signature = good.split(".")
+
+    with pytest.raises(Unauthenticated):
+        check(f"{header}.{payload}.{signature[:-2]}AA")

@@ -228,3 +228,21 @@ def test_a_migration_role_needs_the_service_role_too():
 def test_bad_database_limits_are_refused(variable, value):
     with pytest.raises(ConfigError, match=variable):
         load_settings({"DATABASE_URL": "postgresql://app@db/users", variable: value})
+
+
+def test_metrics_reconciliation_and_processes_are_read():
+    settings = load_settings(
+        {"METRICS_REFRESH_SECONDS": "2.5", "RECONCILE_INTERVAL_SECONDS": "0", "GRPC_PROCESSES": "4"}
+    )
+
+    assert (
+        settings.metrics_refresh_seconds,
+        settings.reconcile_interval_seconds,
+        settings.grpc_processes,
+    ) == (
+        2.5,
+        0,
+        4,
+    )
+    with pytest.raises(ConfigError, match="GRPC_PROCESSES must be between 1 and 64"):
+        load_settings({"GRPC_PROCESSES": "0"})

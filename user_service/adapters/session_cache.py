@@ -12,6 +12,10 @@ Revocations write the database first, then the cache. Redis being down never let
 revoked token through, because callers then ask the database; what could not be written
 then is written as soon as Redis answers again. Without Redis (one instance) the process
 keeps the entries itself.
+
+With Redis, NearSessionCache keeps what it read for NEAR_SECONDS in the process too, so
+that a token used over and over costs a Redis round trip once a second, not every call.
+A revocation reaches its own process at once and every other within NEAR_SECONDS.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import redis
 from user_service.adapters.redis_link import KEY_PREFIX, RedisDown, RedisLink
 
 VALID_SECONDS = 60
+NEAR_SECONDS = 1.0
 REVOKED = "-"
 MAX_LOCAL_ENTRIES = 100_000
 
@@ -51,7 +56,8 @@ class SessionCache(Protocol):
 
 
 class LocalSessionCache:
-    def __init__(self) -> None:
+    def __init__(self, valid_seconds: float = VALID_SECONDS) -> None:
+        self._valid_seconds = valid_seconds
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[str, float]] = {}
 
@@ -65,9 +71,18 @@ class LocalSessionCache:
         with self._lock:
             if self._entries.get(session_id, ("", 0.0))[1] > now:
                 return
-            if len(self._entries) >= MAX_LOCAL_ENTRIES:
-                self._entries = {k: v for k, v in self._entries.items() if v[1] > now}
-            self._entries[session_id] = (roles, now + VALID_SECONDS)
+            self._put(session_id, roles, now + self._valid_seconds, now)
+
+    def keep(self, session_id: str, value: str) -> None:
+        """Keep what another cache said (roles or REVOKED) for this cache's valid_seconds."""
+        now = time.monotonic()
+        with self._lock:
+            self._put(session_id, value, now + self._valid_seconds, now)
+
+    def _put(self, session_id: str, value: str, until: float, now: float) -> None:
+        if len(self._entries) >= MAX_LOCAL_ENTRIES:
+            self._entries = {k: v for k, v in self._entries.items() if v[1] > now}
+        self._entries[session_id] = (value, until)
 
     def revoke(self, session_ids: Iterable[str], ttl_seconds: int) -> None:
         until = time.monotonic() + ttl_seconds
@@ -155,3 +170,33 @@ class RedisSessionCache:
             with self._lock:
                 self._unwritten_revocations.update(revocations)
                 self._unwritten_forgets |= forgets
+
+
+class NearSessionCache:
+    """The process's memory (NEAR_SECONDS) in front of Redis."""
+
+    def __init__(self, remote: RedisSessionCache, near_seconds: float = NEAR_SECONDS) -> None:
+        self._remote = remote
+        self._near = LocalSessionCache(valid_seconds=near_seconds)
+
+    def get(self, session_id: str) -> str | None:
+        value = self._near.get(session_id)
+        if value is None:
+            value = self._remote.get(session_id)
+            if value is not None:
+                self._near.keep(session_id, value)
+        return value
+
+    def remember(self, session_id: str, roles: str) -> None:
+        self._remote.remember(session_id, roles)
+        self._near.remember(session_id, roles)
+
+    def revoke(self, session_ids: Iterable[str], ttl_seconds: int) -> None:
+        ids = list(session_ids)
+        self._near.revoke(ids, ttl_seconds)
+        self._remote.revoke(ids, ttl_seconds)
+
+    def forget(self, session_ids: Iterable[str]) -> None:
+        ids = list(session_ids)
+        self._near.forget(ids)
+        self._remote.forget(ids)

@@ -10,14 +10,17 @@ when it was issued, so a role change takes effect within the cache's VALID_SECON
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from user_service.adapters.jwt_tokens import JwtCodec, TokenInvalid
+from user_service.adapters.jwt_tokens import LEEWAY_SECONDS, JwtCodec, TokenInvalid
 from user_service.adapters.session_cache import REVOKED, CacheUnavailable, SessionCache
 from user_service.domain.errors import Unauthenticated
 from user_service.domain.model import Principal, Role
-from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
+from user_service.storage.repositories.sessions import SESSION_ROLES
+from user_service.storage.statements import Statements
 
 
 class AccessTokens:
@@ -39,29 +42,60 @@ def _invalid() -> Unauthenticated:
     return Unauthenticated("INVALID_TOKEN", "the access token is invalid or has expired")
 
 
+CHECKED_TOKENS = 10_000
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What a token that passed the checks says."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    session_text: str
+    token_id: str
+    expires: int
+
+
 class TokenAuthenticator:
     def __init__(
-        self, codec: JwtCodec, cache: SessionCache, transactions: Transactions, token_ttl_seconds: int
+        self, codec: JwtCodec, cache: SessionCache, statements: Statements, token_ttl_seconds: int
     ) -> None:
         self._codec = codec
         self._cache = cache
-        self._transactions = transactions
+        self._statements = statements
         # A session found dead stays so; its tokens can be presented this long at most.
         self._dead_for = token_ttl_seconds
+        self._checked: dict[str, _Checked] = {}
 
     def __call__(self, token: str) -> Principal:
-        try:
-            claims = self._codec.decode(token, required=("sid", "roles"))
-            user_id = uuid.UUID(claims["sub"])
-            session_id = uuid.UUID(claims["sid"])
-        except (TokenInvalid, ValueError, TypeError, AttributeError):
-            raise _invalid() from None
-        roles = self._session_roles(session_id, user_id)
+        checked = self._checked.get(token)
+        if checked is None:
+            checked = self._check(token)
+        elif checked.expires + LEEWAY_SECONDS < time.time():
+            raise _invalid()
+        roles = self._session_roles(checked.session_id, checked.user_id)
         if roles is None:
             raise Unauthenticated("TOKEN_REVOKED", "the session of this access token has ended")
         return Principal(
-            user_id=user_id, roles=roles, session_id=str(session_id), token_id=str(claims["jti"])
+            user_id=checked.user_id, roles=roles, session_id=checked.session_text, token_id=checked.token_id
         )
+
+    def _check(self, token: str) -> _Checked:
+        """Signature, algorithm, issuer, audience, expiry and claims, once per token: a token
+        is the same bytes each time a client sends it, and the keys do not change while the
+        process runs, so only its expiry needs checking again (CHECKED_TOKENS kept)."""
+        try:
+            claims = self._codec.decode(token, required=("sid", "roles"))
+            session_id = uuid.UUID(claims["sid"])
+            checked = _Checked(
+                uuid.UUID(claims["sub"]), session_id, str(session_id), str(claims["jti"]), claims["exp"]
+            )
+        except (TokenInvalid, ValueError, TypeError, AttributeError):
+            raise _invalid() from None
+        if len(self._checked) >= CHECKED_TOKENS:
+            self._checked.clear()
+        self._checked[token] = checked
+        return checked
 
     def _session_roles(self, session_id: uuid.UUID, user_id: uuid.UUID) -> frozenset[Role] | None:
         key = str(session_id)
@@ -81,8 +115,5 @@ class TokenAuthenticator:
         return frozenset(Role(role) for role in cached.split(",") if role)
 
     def _from_database(self, session_id: uuid.UUID, user_id: uuid.UUID) -> frozenset[Role] | None:
-        def read(uow: SqlUnitOfWork) -> list[str] | None:
-            return uow.sessions.state(session_id, user_id)
-
-        roles = self._transactions.run(read)
+        roles = self._statements.one(SESSION_ROLES, {"session": session_id, "user": user_id})
         return frozenset(Role(role) for role in roles) if roles is not None else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from user_service import metrics
 from user_service.domain.audit import AuditEvent
 from user_service.domain.balance_arguments import Arguments, fingerprint
 from user_service.domain.errors import FieldViolation, InvalidArgument
@@ -76,6 +77,7 @@ class HoldsHandler:
                 if held is None:
                     raise RuntimeError("a guarded update failed on an account this transaction has locked")
             uow.commit()
+            metrics.moved("reserve", account.currency, amount)
             return held
 
         def replay(uow: SqlUnitOfWork) -> Held:
@@ -116,6 +118,7 @@ class HoldsHandler:
             if settled is None or settled.transaction is None:
                 raise RuntimeError("an active hold this transaction has locked did not settle")
             uow.commit()
+            metrics.moved("capture", holder.account.currency, captured)
             return Captured(settled.transaction, settled.balance, settled.hold)
 
         return self._transactions.run(capture)
@@ -139,6 +142,9 @@ class HoldsHandler:
             if settled is None:
                 raise RuntimeError("an active hold this transaction has locked did not settle")
             uow.commit()
+            metrics.moved(
+                "expire" if locked.expired else "release", holder.account.currency, locked.hold.amount
+            )
             return Held(settled.hold, settled.balance)
 
         return self._transactions.run(release)
@@ -170,6 +176,8 @@ def expire(uow: SqlUnitOfWork, holder: LockedAccount, locked: LockedHold) -> boo
     audit = _event("balance.expire", None, holder.account, locked.hold.amount)
     settled = uow.holds.settle(holder, locked.hold, HoldStatus.EXPIRED, audit)
     uow.commit()
+    if settled is not None:
+        metrics.moved("expire", holder.account.currency, locked.hold.amount)
     return settled is not None
 
 

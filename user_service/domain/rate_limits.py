@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from user_service import metrics
 from user_service.adapters.counters import Counters
 from user_service.domain.errors import ResourceExhausted
 
@@ -66,9 +67,14 @@ class RateLimits:
         self._counters.hit(keys, self._limits.window_seconds)
 
     def _refuse_past(self, keys: Sequence[str], caps: Sequence[int]) -> None:
-        waits = [
-            left for (count, left), cap in zip(self._counters.peek(keys), caps, strict=True) if count >= cap
+        exceeded = [
+            (key, left)
+            for key, (count, left), cap in zip(keys, self._counters.peek(keys), caps, strict=True)
+            if count >= cap
         ]
+        for key, _ in exceeded:
+            metrics.rate_limit_refusals.labels(":".join(key.split(":", 2)[:2])).inc()  # e.g. failures:account
+        waits = [left for _, left in exceeded]
         if waits:
             raise ResourceExhausted(
                 "TOO_MANY_ATTEMPTS",

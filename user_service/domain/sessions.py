@@ -12,13 +12,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from user_service import metrics
 from user_service.adapters.passwords import PasswordHasher
 from user_service.adapters.session_cache import SessionCache
 from user_service.caller import client_address
 from user_service.domain.audit import FAILURE, AuditEvent
 from user_service.domain.authentication import AccessTokens
 from user_service.domain.credentials import normalize_email
-from user_service.domain.errors import FailedPrecondition, InvalidArgument, Unauthenticated
+from user_service.domain.errors import FailedPrecondition, InvalidArgument, Unauthenticated, UserServiceError
 from user_service.domain.model import Credentials, IssuedTokens, Principal, User
 from user_service.domain.opaque_tokens import digest, new_token
 from user_service.domain.rate_limits import RateLimits
@@ -61,6 +62,16 @@ class SessionsHandler:
         self._stand_in_hash = stand_in_hash
 
     def login(self, email: str, password: str) -> IssuedTokens:
+        """Login, counted by outcome (user_service_logins_total)."""
+        try:
+            issued = self._login(email, password)
+        except UserServiceError as refused:
+            metrics.logins.labels(refused.reason.lower()).inc()
+            raise
+        metrics.logins.labels("success").inc()
+        return issued
+
+    def _login(self, email: str, password: str) -> IssuedTokens:
         require(email=email, password=password)
         address = client_address()
         try:

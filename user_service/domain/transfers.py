@@ -9,6 +9,7 @@ transfer_id.
 
 from __future__ import annotations
 
+from user_service import metrics
 from user_service.domain.audit import AuditEvent
 from user_service.domain.balance_arguments import Arguments, fingerprint
 from user_service.domain.idempotency import replayed
@@ -76,6 +77,7 @@ class TransfersHandler:
                 locked[payer], locked[payee], amount, request, description=description, audit=audit
             )
             uow.commit()
+            metrics.moved("transfer", payer.currency, amount)
             return moved
 
         def replay(uow: SqlUnitOfWork) -> Transferred:

@@ -31,6 +31,8 @@ from user_service.domain.permissions import Action, require
 from user_service.domain.user_filter import parse_user_filter
 from user_service.domain.validation import Violations
 from user_service.storage.errors import UniqueViolation
+from user_service.storage.repositories.users import USER_BY_ID
+from user_service.storage.statements import Statements
 from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
 
 UPDATABLE = ("full_name", "email")
@@ -44,11 +46,13 @@ class UsersHandler:
     def __init__(
         self,
         transactions: Transactions,
+        statements: Statements,
         passwords: PasswordHasher,
         cache: SessionCache | None = None,
         token_ttl_seconds: int = 3600,
     ) -> None:
         self._transactions = transactions
+        self._statements = statements
         self._passwords = passwords
         self._cache = cache
         self._token_ttl = token_ttl_seconds
@@ -89,14 +93,14 @@ class UsersHandler:
         return self._transactions.run(create)
 
     def me(self, principal: Principal) -> User:
-        user = self._transactions.run(lambda uow: uow.users.find(principal.user_id))
+        user = self._statements.one(USER_BY_ID, {"id": principal.user_id})
         if user is None:
             raise Unauthenticated("TOKEN_REVOKED", "the session of this access token has ended")
         return user
 
     def get(self, principal: Principal, user_id: uuid.UUID) -> User:
         require(principal, Action.READ_USER, user_id)
-        user = self._transactions.run(lambda uow: uow.users.find(user_id))
+        user = self._statements.one(USER_BY_ID, {"id": user_id})
         if user is None:
             raise _not_found()
         return user

@@ -8,6 +8,7 @@ thread and the background jobs are only told to stop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -29,8 +30,10 @@ from user_service.domain.transfers import TransfersHandler
 from user_service.server.access import BALANCE, RPC_POLICIES, USER_AUTH, Policy
 from user_service.server.background import PeriodicJob
 from user_service.server.drain import Drain
+from user_service.server.gauges import reconcile_and_report, refresh_gauges
 from user_service.server.health import DatabaseHealth
 from user_service.server.interceptors import build_interceptors
+from user_service.server.metrics_http import serve_metrics
 from user_service.server.options import SERVER_OPTIONS
 from user_service.server.servicers.balance import BalanceServicer
 from user_service.server.servicers.user_auth import UserAuthServicer
@@ -94,6 +97,7 @@ def start_server(
     *,
     extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
     extra_policies: Mapping[str, Policy] | None = None,
+    process_index: int = 0,
 ) -> RunningServer:
     """Start serving on settings.grpc_port (0: any free port; see RunningServer.port)."""
     services = build_services(settings, database)
@@ -101,7 +105,7 @@ def start_server(
     transactions, max_amount = database.transactions, settings.max_amount
     user_auth = UserAuthServicer(services.user_auth)
     balance = BalanceServicer(
-        BalancesHandler(transactions, max_amount),
+        BalancesHandler(transactions, database.statements, max_amount),
         TransfersHandler(transactions, max_amount),
         HoldsHandler(transactions, max_amount),
     )
@@ -147,7 +151,14 @@ def start_server(
             "email-dispatcher", settings.email_dispatch_interval_seconds, services.dispatcher.dispatch
         ),
         PeriodicJob("hold-sweeper", settings.hold_sweep_interval_seconds, HoldSweeper(transactions).run_once),
+        PeriodicJob("gauges", settings.metrics_refresh_seconds, lambda: refresh_gauges(transactions)),
     ]
+    if settings.reconcile_interval_seconds and process_index == 0:  # once per pod, not per process
+        jobs.append(
+            PeriodicJob(
+                "reconcile", settings.reconcile_interval_seconds, lambda: reconcile_and_report(transactions)
+            )
+        )
     server.start()
     database_health.start()
     for job in jobs:
@@ -161,6 +172,25 @@ def serve(
     extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
     extra_policies: Mapping[str, Policy] | None = None,
 ) -> int:
+    """Serve until SIGTERM or SIGINT, then drain: in this process, or in GRPC_PROCESSES
+    processes sharing the port (server/processes.py)."""
+    if settings.grpc_processes > 1:
+        from user_service.server.processes import supervise  # noqa: PLC0415  (it imports this module)
+
+        return supervise(settings)
+    return serve_in_process(settings, extra_handlers=extra_handlers, extra_policies=extra_policies)
+
+
+def serve_in_process(
+    settings: Settings,
+    *,
+    extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
+    extra_policies: Mapping[str, Policy] | None = None,
+    process_index: int = 0,
+    own_metrics: bool = True,
+) -> int:
+    """One server process. `own_metrics`: it serves its /metrics itself (else its parent
+    serves every process's, from prometheus-client's multiprocess files)."""
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -169,9 +199,16 @@ def serve(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    with open_database(settings) as database:
+    with contextlib.ExitStack() as stack:
+        if own_metrics:
+            stack.callback(serve_metrics(settings.metrics_port).stop)
+        database = stack.enter_context(open_database(settings))
         running = start_server(
-            settings, database, extra_handlers=extra_handlers, extra_policies=extra_policies
+            settings,
+            database,
+            extra_handlers=extra_handlers,
+            extra_policies=extra_policies,
+            process_index=process_index,
         )
         log.info("serving gRPC on port %d", running.port)
         stop.wait()

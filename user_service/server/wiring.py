@@ -16,7 +16,12 @@ from user_service.adapters.jwt_tokens import JwtCodec
 from user_service.adapters.password_pool import PasswordPool
 from user_service.adapters.passwords import BcryptHasher
 from user_service.adapters.redis_link import RedisLink
-from user_service.adapters.session_cache import LocalSessionCache, RedisSessionCache, SessionCache
+from user_service.adapters.session_cache import (
+    LocalSessionCache,
+    NearSessionCache,
+    RedisSessionCache,
+    SessionCache,
+)
 from user_service.config import Settings, development_jwt_secret
 from user_service.domain.authentication import AccessTokens, TokenAuthenticator
 from user_service.domain.emails import EmailDispatcher, Links
@@ -77,7 +82,9 @@ def build_services(settings: Settings, database: Database) -> Services:
     link = RedisLink(settings.redis_url) if settings.redis_url else None
     if link is not None:
         stack.callback(link.close)
-    cache: SessionCache = RedisSessionCache(link) if link is not None else LocalSessionCache()
+    cache: SessionCache = (
+        NearSessionCache(RedisSessionCache(link)) if link is not None else LocalSessionCache()
+    )
     counters = RedisCounters(link) if link is not None else LocalCounters()
     limits = RateLimits(
         counters,
@@ -114,10 +121,10 @@ def build_services(settings: Settings, database: Database) -> Services:
             cache=cache,
             token_ttl_seconds=settings.access_token_ttl,
         ),
-        users=UsersHandler(transactions, passwords, cache, settings.access_token_ttl),
+        users=UsersHandler(transactions, database.statements, passwords, cache, settings.access_token_ttl),
     )
     return Services(
-        authenticate=TokenAuthenticator(codec, cache, transactions, settings.access_token_ttl),
+        authenticate=TokenAuthenticator(codec, cache, database.statements, settings.access_token_ttl),
         user_auth=handlers,
         dispatcher=email_dispatcher(settings, database, codec),
         _stack=stack,

@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from user_service import deadlines
+from user_service import deadlines, metrics
 from user_service.config import Settings
 from user_service.storage.embedded import embedded_postgres
 from user_service.storage.errors import DatabaseTimeout
+from user_service.storage.statements import Statements
 from user_service.storage.unit_of_work import Transactions
 
 # Worker threads each hold at most one connection; background jobs take the overflow.
@@ -67,7 +68,7 @@ def make_engine(
     pool_timeout: float = 30,
     connect_args: dict[str, Any] | None = None,
 ) -> Engine:
-    return create_engine(
+    engine = create_engine(
         normalize_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -81,6 +82,9 @@ def make_engine(
             **(connect_args or {}),
         },
     )
+    event.listen(engine, "checkout", lambda *_: metrics.pool_in_use.inc())
+    event.listen(engine, "checkin", lambda *_: metrics.pool_in_use.dec())
+    return engine
 
 
 def session_factory(engine: Engine, limits: SessionLimits) -> sessionmaker[Session]:
@@ -111,6 +115,7 @@ class Database:
     engine: Engine
     health_engine: Engine
     transactions: Transactions
+    statements: Statements
 
     def ping(self) -> None:
         """Raise unless the database answers a query within a few seconds. A connection that
@@ -153,4 +158,6 @@ def open_database(settings: Settings, *, as_owner: bool = False) -> Iterator[Dat
             limits=SessionLimits(statement_timeout_ms=CONNECT_TIMEOUT_SECONDS * 1000),
         )
         stack.callback(health_engine.dispose)
-        yield Database(engine, health_engine, Transactions(session_factory(engine, limits)))
+        yield Database(
+            engine, health_engine, Transactions(session_factory(engine, limits)), Statements(engine, limits)
+        )

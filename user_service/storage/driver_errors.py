@@ -6,11 +6,14 @@ for the server to answer INTERNAL and log.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
+import psycopg2
 from psycopg2 import errorcodes
 from sqlalchemy import exc
 
+from user_service import metrics
 from user_service.domain.errors import UserServiceError
 from user_service.storage.errors import (
     DatabaseBusy,
@@ -19,6 +22,8 @@ from user_service.storage.errors import (
     TransactionConflict,
     ValueOutOfRange,
 )
+
+_NO_ANSWER = (psycopg2.OperationalError, psycopg2.InterfaceError, exc.OperationalError, exc.InterfaceError)
 
 _BY_SQLSTATE: dict[str, Callable[[], UserServiceError]] = {
     errorcodes.SERIALIZATION_FAILURE: lambda: TransactionConflict("serialization failure"),
@@ -37,18 +42,37 @@ _BY_SQLSTATE: dict[str, Callable[[], UserServiceError]] = {
 
 
 def translate(error: BaseException) -> UserServiceError | None:
-    """The domain error `error` stands for, or None when it is a bug."""
+    """The domain error `error` (SQLAlchemy's, or psycopg2's own) stands for, or None when
+    it is a bug."""
     if isinstance(error, exc.TimeoutError):  # no connection free in the pool within pool_timeout
         return DatabaseBusy()
-    if not isinstance(error, exc.DBAPIError):
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return DatabaseUnavailable(stale=True)
+        error = error.orig if error.orig is not None else error
+    if not isinstance(error, psycopg2.Error | exc.DBAPIError):
         return None
-    if error.connection_invalidated:
-        return DatabaseUnavailable(stale=True)
-    pgcode = getattr(error.orig, "pgcode", None) or ""
+    pgcode = getattr(error, "pgcode", None) or ""
     make = _BY_SQLSTATE.get(pgcode)
     if make is None and (
         pgcode.startswith("08")  # connection exceptions
-        or (not pgcode and isinstance(error, exc.OperationalError | exc.InterfaceError))  # no answer at all
+        or (not pgcode and isinstance(error, _NO_ANSWER))  # refused, reset, closed: no answer at all
     ):
         make = DatabaseUnavailable
     return make() if make is not None else None
+
+
+@contextlib.contextmanager
+def checking_out() -> Iterator[None]:
+    """Around taking a pooled connection: counted as a wait (the pool gauge), and a failure
+    (pool exhausted, database unreachable) leaves as storage's error."""
+    metrics.pool_waiting.inc()
+    try:
+        yield
+    except (exc.SQLAlchemyError, psycopg2.Error) as error:  # raw_connection() lets psycopg2's through
+        translated = translate(error)
+        if translated is None:
+            raise
+        raise translated from None
+    finally:
+        metrics.pool_waiting.dec()

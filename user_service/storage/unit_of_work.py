@@ -25,7 +25,7 @@ from sqlalchemy import exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from user_service import deadlines
-from user_service.storage.driver_errors import translate
+from user_service.storage.driver_errors import checking_out, translate
 from user_service.storage.errors import DatabaseTimeout, DatabaseUnavailable, TransactionConflict
 from user_service.storage.repositories.accounts import AccountRepository
 from user_service.storage.repositories.audit import AuditRepository
@@ -35,6 +35,7 @@ from user_service.storage.repositories.ledger import LedgerRepository
 from user_service.storage.repositories.outbox import OutboxRepository
 from user_service.storage.repositories.reconciliation import ReconciliationRepository
 from user_service.storage.repositories.sessions import SessionRepository
+from user_service.storage.repositories.stats import StatsRepository
 from user_service.storage.repositories.tokens import SingleUseTokenRepository
 from user_service.storage.repositories.users import UserRepository
 
@@ -60,6 +61,7 @@ class SqlUnitOfWork:
     sessions: SessionRepository
     tokens: SingleUseTokenRepository
     outbox: OutboxRepository
+    stats: StatsRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -78,8 +80,20 @@ class SqlUnitOfWork:
         self.reconciliation = ReconciliationRepository(self.session)
         self.sessions = SessionRepository(self.session)
         self.tokens = SingleUseTokenRepository(self.session)
+        self.stats = StatsRepository(self.session)
         self.outbox = OutboxRepository(self.session)
+        self._connect()
         return self
+
+    def _connect(self) -> None:
+        """Take a pooled connection now, counting the wait (the pool gauges); a failure here
+        leaves as storage's error, like any other."""
+        try:
+            with checking_out():
+                self.session.connection()
+        except BaseException:
+            self.session.close()
+            raise
 
     def __exit__(
         self, exc_type: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None

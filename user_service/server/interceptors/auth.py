@@ -17,6 +17,7 @@ import grpc
 from user_service.domain.errors import PermissionDenied, Unauthenticated
 from user_service.domain.model import Principal
 from user_service.domain.permissions import require
+from user_service.logs import user_id_var
 from user_service.server.access import Policy
 from user_service.server.interceptors.call import Behavior, CallInterceptor, metadata_value
 
@@ -51,6 +52,7 @@ def bearer_token(context: grpc.ServicerContext) -> str:
 
 class AuthInterceptor(CallInterceptor):
     def __init__(self, authenticate: Callable[[str], Principal], policies: Mapping[str, Policy]) -> None:
+        super().__init__()
         self._authenticate = authenticate
         self._policies = policies
 
@@ -64,6 +66,8 @@ class AuthInterceptor(CallInterceptor):
             if policy.action is not None:
                 require(principal, policy.action)
         reset = _principal.set(principal)
+        if principal is not None:
+            user_id_var.set(str(principal.user_id))  # for the call's log lines (reset with them)
         try:
             return behavior(request, context)
         finally:

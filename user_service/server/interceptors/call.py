@@ -1,6 +1,10 @@
 """The base of our interceptors: they wrap each call's behavior, so that their code runs
 in the worker thread that serves the call (intercept_service runs on gRPC's polling
-thread, before the call has a context)."""
+thread, before the call has a context).
+
+A method's wrapped handler is built once and kept: intercept_service runs on gRPC's one
+polling thread for every call, so it must do no more than a lookup. (What the wrapper
+does depends on the method only; each call's own data comes from its context.)"""
 
 from __future__ import annotations
 
@@ -26,13 +30,25 @@ _FACTORIES = {
 
 
 class CallInterceptor(grpc.ServerInterceptor, abc.ABC):
+    def __init__(self) -> None:
+        self._built: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = continuation(handler_call_details)
         method: str = handler_call_details.method
+        handler = self._built.get(method)
+        if handler is None:
+            handler = self._wrap(continuation(handler_call_details), method)
+            if handler is not None:  # unknown methods are not kept: their names are the caller's
+                self._built[method] = handler
+        return handler
+
+    def _wrap(
+        self, handler: grpc.RpcMethodHandler[Any, Any] | None, method: str
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         if handler is None or method.startswith(PASSTHROUGH_PREFIXES):
             return handler
         for kind, factory in _FACTORIES.items():

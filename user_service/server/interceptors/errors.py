@@ -87,6 +87,7 @@ class ErrorInterceptor(CallInterceptor):
     calls are refused UNAVAILABLE before anything else is done for them."""
 
     def __init__(self, unimplemented: Collection[str] = (), drain: Drain | None = None) -> None:
+        super().__init__()
         self._unimplemented = frozenset(unimplemented)
         self._drain = drain
 

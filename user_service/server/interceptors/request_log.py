@@ -1,7 +1,8 @@
-"""The call's context and its log line: a request id taken from `x-request-id` or made up
-(sent back in the response's initial metadata and put in every log line of the call), the
-client's address (user_service.caller), the call's deadline for the work done for it
-(user_service.deadlines), and one log line per call with its status and duration."""
+"""The call's context, its log line and its metrics: a request id taken from `x-request-id`
+or made up (sent back in the response's initial metadata and put in every log line of the
+call), the client's address (user_service.caller), the call's deadline for the work done
+for it (user_service.deadlines), one log line per call with its status and duration, and
+go-grpc-prometheus's counters and latency histogram (user_service.metrics)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from typing import Any
 
 import grpc
 
+from user_service import deadlines, metrics
 from user_service.caller import Network, client_address_var, resolve
-from user_service.deadlines import call_deadline
-from user_service.logs import request_id_var
+from user_service.logs import request_id_var, user_id_var
 from user_service.server.interceptors.call import Behavior, CallInterceptor, metadata_value
 
 REQUEST_ID_KEY = "x-request-id"
@@ -28,28 +29,45 @@ log = logging.getLogger("user_service.requests")
 
 class RequestLogInterceptor(CallInterceptor):
     def __init__(self, trusted_proxies: Sequence[Network] = ()) -> None:
+        super().__init__()
         self._trusted_proxies = tuple(trusted_proxies)
+        self._metrics: dict[str, metrics.CallMetrics] = {}
+
+    def _metrics_of(self, method: str) -> metrics.CallMetrics:
+        found = self._metrics.get(method)
+        if found is None:
+            found = self._metrics[method] = metrics.for_method(method)
+        return found
 
     def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
         request_id = metadata_value(context, REQUEST_ID_KEY)
         if request_id is None or not _ACCEPTABLE_REQUEST_ID.fullmatch(request_id):
             request_id = uuid.uuid4().hex
         request_token = request_id_var.set(request_id)
+        user_token = user_id_var.set(None)  # the auth interceptor names the caller
         address = resolve(context.peer(), metadata_value(context, "x-forwarded-for"), self._trusted_proxies)
         address_token = client_address_var.set(address)
         context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
+        measured = self._metrics_of(method)
+        measured.started()
+        measured.received()
         started = time.perf_counter()
         failed = False
+        deadline = deadlines.begin(context.time_remaining())
         try:
-            with call_deadline(context.time_remaining()):
-                return behavior(request, context)
+            return behavior(request, context)
         except BaseException:
             failed = True
             raise
         finally:
             code = context.code()  # type: ignore[attr-defined]
             name = code.name if code is not None else ("UNKNOWN" if failed else "OK")
-            elapsed_ms = (time.perf_counter() - started) * 1000
+            elapsed = time.perf_counter() - started
+            elapsed_ms = elapsed * 1000
+            measured.handled(name)
+            measured.observe(elapsed)
+            if name == "OK":
+                measured.sent()
             log.info(
                 "%s %s %.1f ms",
                 method,
@@ -57,5 +75,7 @@ class RequestLogInterceptor(CallInterceptor):
                 elapsed_ms,
                 extra={"grpc_method": method, "grpc_code": name, "duration_ms": round(elapsed_ms, 2)},
             )
+            deadlines.end(deadline)
             client_address_var.reset(address_token)
+            user_id_var.reset(user_token)
             request_id_var.reset(request_token)

@@ -21,10 +21,21 @@ from sqlalchemy.orm import Session
 
 from user_service.domain.money import DEFAULT_CURRENCY, Account, Balance
 from user_service.storage.models import AccountRow, HoldRow
-from user_service.storage.repositories import money_rows
 from user_service.storage.repositories.money_rows import ACCOUNTS, HOLDS, LockedAccount
+from user_service.storage.statements import Statement
 
 OPEN = ACCOUNTS.c.close_time.is_(None)
+
+# An open account's balance: GetBalance's one indexed SELECT (storage/statements.py), and balance().
+BALANCE = Statement(
+    "SELECT user_id, currency, available, held, update_time FROM accounts"
+    " WHERE user_id = %(user_id)s AND currency = %(currency)s AND close_time IS NULL",
+    lambda values: Balance(*values),
+)
+
+
+def balance_params(account: Account) -> dict[str, object]:
+    return {"user_id": account.user_id, "currency": account.currency}
 
 
 @dataclass(frozen=True)
@@ -69,20 +80,8 @@ class AccountRepository:
 
     def balance(self, account: Account) -> Balance | None:
         """One indexed SELECT; None for an unknown user or a closed account (a deleted user's)."""
-        row = (
-            self._session.connection()
-            .execute(
-                select(
-                    ACCOUNTS.c.user_id,
-                    ACCOUNTS.c.currency,
-                    ACCOUNTS.c.available,
-                    ACCOUNTS.c.held,
-                    ACCOUNTS.c.update_time,
-                ).where(is_account(account), OPEN)
-            )
-            .one_or_none()
-        )
-        return None if row is None else money_rows.balance(row)
+        row = self._session.connection().exec_driver_sql(BALANCE.sql, balance_params(account)).first()
+        return None if row is None else BALANCE.row(tuple(row))
 
     def lock(self, accounts: Sequence[Account]) -> list[LockedAccount]:
         """Lock these accounts' rows in id order (so that two transactions locking the same

@@ -9,6 +9,7 @@ call committed: DuplicateRequest, and the caller reads what that call wrote.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -16,16 +17,20 @@ from sqlalchemy import case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from user_service.domain.audit import AuditEvent
-from user_service.domain.money import Account, Posted, TransactionType, Transferred
+from user_service.domain.money import Account, Balance, Posted, Transaction, TransactionType, Transferred
+from user_service.storage.errors import UniqueViolation
 from user_service.storage.repositories import money_rows
 from user_service.storage.repositories.audit import audit_insert
 from user_service.storage.repositories.money_rows import (
     ACCOUNTS,
     LEDGER,
+    REQUEST_INDEXES,
+    DuplicateRequest,
     LockedAccount,
     Request,
     duplicates_refused,
 )
+from user_service.storage.statements import Statement
 
 _ENTRY_COLUMNS = ("account_id", "type", "amount", "balance_after", "request_id", "request_fingerprint")
 _RETURNED = (LEDGER.c.id, LEDGER.c.account_id, LEDGER.c.type, LEDGER.c.amount, LEDGER.c.balance_after)
@@ -38,6 +43,86 @@ _RETURNED_TOO = (
 )
 
 
+def _posted(values: tuple[Any, ...]) -> Posted:
+    user_id, currency, available, held, update_time, *entry = values
+    row_id, kind, amount, balance_after, request_id, description, create_time = entry
+    return Posted(
+        Transaction(
+            id=row_id,
+            user_id=user_id,
+            type=TransactionType(kind),
+            amount=amount,
+            balance_after=balance_after,
+            currency=currency,
+            request_id=request_id,
+            description=description,
+            counterparty_user_id=None,
+            hold_id=None,
+            create_time=create_time,
+        ),
+        Balance(user_id, currency, available, held, update_time),
+    )
+
+
+# A deposit (amount > 0) or a withdrawal (amount < 0, only while available covers it): the
+# guarded UPDATE takes the account's row lock and feeds the ledger INSERT, which feeds the
+# audit INSERT. No row when nothing was written: an unknown user, a closed account (a
+# deleted user's), too little money. A request_id used before: the ledger's unique index
+# refuses the row, after the other call committed. Run alone (storage/statements.py: one
+# round trip, the lock released as the statement ends) or inside a transaction (post()).
+POST = Statement(
+    """WITH changed AS (
+    UPDATE accounts SET available = available + %(amount)s, update_time = now()
+    WHERE user_id = %(user_id)s AND currency = %(currency)s AND close_time IS NULL
+      AND available + %(amount)s >= 0
+    RETURNING id, user_id, currency, available, held, update_time
+), entry AS (
+    INSERT INTO ledger_transactions
+        (account_id, type, amount, balance_after, request_id, request_fingerprint, description)
+    SELECT id, %(type)s, %(amount)s, available + held, %(request_id)s, %(fingerprint)s, %(description)s
+    FROM changed
+    RETURNING id, account_id, type, amount, balance_after, request_id, description, create_time
+), audited AS (
+    INSERT INTO audit_events
+        (action, outcome, actor_user_id, subject_user_id, request_id, client_address, details)
+    SELECT %(action)s, %(outcome)s, %(actor)s, %(subject)s, %(call_request_id)s, %(client_address)s,
+        %(details)s::jsonb || jsonb_build_object('transaction_id', entry.id)
+    FROM entry
+)
+SELECT changed.user_id, changed.currency, changed.available, changed.held, changed.update_time,
+    entry.id, entry.type, entry.amount, entry.balance_after, entry.request_id, entry.description,
+    entry.create_time
+FROM changed JOIN entry ON entry.account_id = changed.id""",
+    _posted,
+)
+
+
+def post_params(
+    account: Account, amount: int, request: Request, description: str, audit: AuditEvent
+) -> dict[str, Any]:
+    return {
+        "amount": amount,
+        "user_id": account.user_id,
+        "currency": account.currency,
+        "type": (TransactionType.DEPOSIT if amount > 0 else TransactionType.WITHDRAWAL).value,
+        "request_id": request.id,
+        "fingerprint": request.fingerprint,
+        "description": description,
+        "action": audit.action,
+        "outcome": audit.outcome,
+        "actor": audit.actor_user_id,
+        "subject": audit.subject_user_id,
+        "call_request_id": audit.request_id,
+        "client_address": audit.client_address,
+        "details": json.dumps(dict(audit.details)),
+    }
+
+
+def duplicate_of(violation: UniqueViolation) -> DuplicateRequest | None:
+    """A unique violation from a request_id index, as DuplicateRequest."""
+    return DuplicateRequest(violation.constraint) if violation.constraint in REQUEST_INDEXES else None
+
+
 class LedgerRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -45,51 +130,14 @@ class LedgerRepository:
     def post(
         self, account: Account, amount: int, request: Request, description: str, audit: AuditEvent
     ) -> Posted | None:
-        """A deposit (amount > 0) or a withdrawal (amount < 0, only while available covers
-        it). None when nothing was written: an unknown user, a closed account (a deleted
-        user's), or too little money."""
-        kind = TransactionType.DEPOSIT if amount > 0 else TransactionType.WITHDRAWAL
-        guard = [
-            ACCOUNTS.c.user_id == account.user_id,
-            ACCOUNTS.c.currency == account.currency,
-            ACCOUNTS.c.close_time.is_(None),
-        ]
-        if amount < 0:
-            guard.append(ACCOUNTS.c.available >= -amount)
-        changed = _returning_balance(
-            update(ACCOUNTS)
-            .where(*guard)
-            .values(available=ACCOUNTS.c.available + amount, update_time=func.now())
-        ).cte("changed")
-        entry = (
-            insert(LEDGER)
-            .from_select(
-                [*_ENTRY_COLUMNS, "description"],
-                select(
-                    changed.c.id,
-                    literal(kind.value),
-                    literal(amount),
-                    changed.c.available + changed.c.held,
-                    literal(request.id),
-                    literal(request.fingerprint),
-                    literal(description),
-                ),
-                include_defaults=False,
-            )
-            .returning(*_RETURNED, *_RETURNED_TOO)
-            .cte("entry")
-        )
-        statement = (
-            select(changed.c.user_id, changed.c.currency, changed.c.available, changed.c.held)
-            .add_columns(changed.c.update_time, *entry.c)
-            .select_from(changed.join(entry, entry.c.account_id == changed.c.id))
-            .add_cte(audit_insert(audit, entry, transaction_id=entry.c.id).cte("audited"))
-        )
+        """POST inside this transaction (the slow path, with the account already locked)."""
         with duplicates_refused():
-            row = self._session.connection().execute(statement).one_or_none()
-        if row is None:
-            return None
-        return Posted(money_rows.transaction(row, row.user_id, row.currency, None), money_rows.balance(row))
+            row = (
+                self._session.connection()
+                .exec_driver_sql(POST.sql, post_params(account, amount, request, description, audit))
+                .first()
+            )
+        return POST.row(tuple(row)) if row is not None else None
 
     def transfer(
         self,

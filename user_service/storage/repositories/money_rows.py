@@ -30,6 +30,7 @@ AUDIT_EVENTS = Base.metadata.tables["audit_events"]
 # The unique indexes that make a request_id name one call per account.
 LEDGER_REQUEST_INDEX = "uq_ledger_transactions_account_id_request_id"
 HOLD_REQUEST_INDEX = "uq_holds_account_id_request_id"
+REQUEST_INDEXES = (LEDGER_REQUEST_INDEX, HOLD_REQUEST_INDEX)
 
 
 class DuplicateRequest(UniqueViolation):
@@ -90,7 +91,7 @@ def duplicate_request(error: IntegrityError) -> DuplicateRequest | None:
     if getattr(error.orig, "pgcode", None) != errorcodes.UNIQUE_VIOLATION:
         return None
     constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
-    if constraint not in (LEDGER_REQUEST_INDEX, HOLD_REQUEST_INDEX):
+    if constraint not in REQUEST_INDEXES:
         return None
     return DuplicateRequest(constraint)
 

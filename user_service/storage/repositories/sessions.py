@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from user_service.storage.models import RefreshTokenRow, SessionRow, UserRow
+from user_service.storage.statements import Statement
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,16 @@ class RefreshRecord:
     spent: bool
     live: bool  # token, session and user all still good
     session_expire_time: datetime
+
+
+# The roles of a session's user while the session is live (not revoked nor expired, its
+# user active and not deleted): what the token check asks when the cache does not know.
+SESSION_ROLES = Statement(
+    "SELECT u.roles FROM sessions s JOIN users u ON u.id = s.user_id"
+    " WHERE s.id = %(session)s AND s.user_id = %(user)s AND s.revoke_time IS NULL"
+    " AND s.expire_time > now() AND u.is_active AND u.delete_time IS NULL",
+    lambda values: list(values[0]),
+)
 
 
 class SessionRepository:
@@ -73,21 +84,6 @@ class SessionRepository:
         self._session.execute(
             update(RefreshTokenRow).where(RefreshTokenRow.id == token_id).values(use_time=func.now())
         )
-
-    def state(self, session_id: uuid.UUID, user_id: uuid.UUID) -> list[str] | None:
-        """The roles of the session's user while the session is live, else None."""
-        return self._session.execute(
-            select(UserRow.roles)
-            .join(SessionRow, SessionRow.user_id == UserRow.id)
-            .where(
-                SessionRow.id == session_id,
-                SessionRow.user_id == user_id,
-                SessionRow.revoke_time.is_(None),
-                SessionRow.expire_time > func.now(),
-                UserRow.is_active,
-                UserRow.delete_time.is_(None),
-            )
-        ).scalar_one_or_none()
 
     def revoke(self, session_id: uuid.UUID, reason: str) -> None:
         self._session.execute(

@@ -18,6 +18,7 @@ from sqlalchemy.sql import ColumnElement
 from user_service.domain.model import Credentials, Role, User, UserFilter
 from user_service.storage.models import UserRow
 from user_service.storage.repositories.flush import flush
+from user_service.storage.statements import Statement
 
 _USER_COLUMNS = (
     UserRow.id,
@@ -30,6 +31,29 @@ _USER_COLUMNS = (
     UserRow.update_time,
 )
 _LIVE = UserRow.delete_time.is_(None)
+
+
+def _user_from(values: tuple[Any, ...]) -> User:
+    """A user from the columns of _USER_COLUMNS, in their order."""
+    user_id, email, full_name, is_active, email_verified, roles, create_time, update_time = values
+    return User(
+        id=user_id,
+        email=email or "",
+        full_name=full_name,
+        is_active=is_active,
+        email_verified=email_verified,
+        roles=tuple(Role(role) for role in roles),
+        create_time=create_time,
+        update_time=update_time,
+    )
+
+
+# A live user by id: the hot read of GetMe and GetUser (storage/statements.py), and find().
+USER_BY_ID = Statement(
+    "SELECT id, email, full_name, is_active, email_verified, roles, create_time, update_time"
+    " FROM users WHERE id = %(id)s AND delete_time IS NULL",
+    _user_from,
+)
 
 
 def _user(row: Any) -> User:  # a Row with the columns of _USER_COLUMNS
@@ -50,9 +74,9 @@ class UserRepository:
         self._session = session
 
     def find(self, user_id: uuid.UUID, *, lock: bool = False) -> User | None:
-        statement = select(*_USER_COLUMNS).where(UserRow.id == user_id, _LIVE)
-        row = self._session.execute(statement.with_for_update() if lock else statement).one_or_none()
-        return _user(row) if row is not None else None
+        sql = USER_BY_ID.sql + (" FOR UPDATE" if lock else "")
+        row = self._session.connection().exec_driver_sql(sql, {"id": user_id}).first()
+        return USER_BY_ID.row(tuple(row)) if row is not None else None
 
     def credentials(self, email: str) -> Credentials | None:
         """The user with this email and its password hash (for Login)."""

@@ -1,0 +1,101 @@
+"""Single statements outside any explicit transaction: the hot reads (checking a token's
+session, GetMe, GetUser, GetBalance) and the hot write (a deposit or withdrawal), each one
+round trip to PostgreSQL.
+
+A unit of work costs a transaction (BEGIN and COMMIT or ROLLBACK, two more round trips)
+and the ORM's bookkeeping. A statement that does all its work at once needs neither: one
+statement is atomic and sees one snapshot. Here it runs on a pooled connection's own
+cursor in autocommit mode, so that PostgreSQL commits it as it ends; a row it locks is
+held no longer than the statement runs, never across a round trip to the client.
+
+When the call's deadline is nearer than the connection's statement timeout, `SET LOCAL`
+statement and lock timeouts go in the same round trip (a query of several statements runs
+as one implicit transaction, which SET LOCAL lasts for). Errors leave as storage's domain
+errors (a unique violation as UniqueViolation, naming its constraint), a pooled connection
+found dead is replaced once, and a call past its deadline does not start.
+
+Each statement is a Statement defined beside its repository, which runs the same SQL
+inside transactions when it needs a lock or a consistent view with other writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import psycopg2
+from psycopg2 import errorcodes
+from sqlalchemy import Engine
+
+from user_service import deadlines
+from user_service.storage.driver_errors import checking_out, translate
+from user_service.storage.errors import DatabaseTimeout, DatabaseUnavailable, UniqueViolation
+
+if TYPE_CHECKING:
+    from user_service.storage.database import SessionLimits
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Statement(Generic[T]):
+    """SQL with %(name)s parameters, and what one of its rows becomes."""
+
+    sql: str
+    row: Callable[[tuple[Any, ...]], T]
+
+
+class Statements:
+    def __init__(self, engine: Engine, limits: SessionLimits) -> None:
+        self._engine = engine
+        self._limits = limits
+
+    def one(self, statement: Statement[T], params: Mapping[str, Any]) -> T | None:
+        """The statement's first row as its value, or None when it returns none."""
+        sql = self._within_deadline(statement.sql)
+        for attempt in (1, 2):
+            with checking_out():
+                pooled = self._engine.raw_connection()
+            driver: Any = pooled.driver_connection  # psycopg2's connection
+            try:
+                driver.autocommit = True
+                try:
+                    with driver.cursor() as cursor:
+                        cursor.execute(sql, params)
+                        found = cursor.fetchone()
+                finally:
+                    if not driver.closed:  # never back to the pool in autocommit mode
+                        driver.autocommit = False
+                return statement.row(found) if found is not None else None
+            except psycopg2.Error as error:
+                dead = bool(driver.closed)
+                if dead:
+                    pooled.invalidate()
+                    if attempt == 1:  # a pooled connection died since its last use
+                        continue
+                raise _storage_error(error) from None
+            finally:
+                pooled.close()  # back to the pool (or gone, when invalidated)
+        raise DatabaseUnavailable()
+
+    def _within_deadline(self, sql: str) -> str:
+        """`sql`, behind SET LOCAL timeouts when the call's deadline is nearer than the
+        connection's statement timeout."""
+        left = deadlines.remaining()
+        if left is None or (
+            self._limits.statement_timeout_ms and left * 1000 >= self._limits.statement_timeout_ms
+        ):
+            return sql
+        if left == 0:
+            raise DatabaseTimeout()
+        budget_ms = max(int(left * 1000), 1)
+        lock_ms = min(budget_ms, self._limits.lock_timeout_ms or budget_ms)
+        return f"SET LOCAL statement_timeout = {budget_ms}; SET LOCAL lock_timeout = {lock_ms}; {sql}"
+
+
+def _storage_error(error: psycopg2.Error) -> BaseException:
+    if error.pgcode == errorcodes.UNIQUE_VIOLATION:
+        return UniqueViolation(getattr(error.diag, "constraint_name", None) or "unknown")
+    translated = translate(error)
+    return translated if translated is not None else error
