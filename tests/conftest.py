@@ -8,14 +8,24 @@ the owner's URL (for tests that set up or inspect), `service_database_url` the s
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy import Engine
 
 from tests.support.databases import as_role, login_role, temporary_database
 from tests.support.server_process import TEST_JWT_SECRET, service_env
 from user_service.storage.database import make_engine
+
+# Hypothesis keeps its caches and examples in a directory of the run's own, not in
+# .hypothesis/ in the working tree.
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="user-service-hypothesis-")
+set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,11 @@ ids, access policies and bearer tokens (test.Probe, tests/support/probe.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -23,6 +26,7 @@ from user_service.domain.errors import (
     UserServiceError,
 )
 from user_service.logs import request_id_var
+from user_service.server.drain import Drain
 from user_service.server.interceptors.auth import current_principal
 
 
@@ -283,3 +287,50 @@ def test_an_rpc_without_a_policy_is_refused(running_probe):
     assert failed.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert status_details(failed.value)["ErrorInfo"].reason == "NO_ACCESS_POLICY"
     assert ran == []
+
+
+def test_once_the_drain_begins_new_calls_are_refused_while_running_ones_finish():
+    """So that gRPC's own shutdown, which follows, finds no call it would cancel."""
+    drain = Drain()
+    started, release = threading.Event(), threading.Event()
+
+    def slow(_context: grpc.ServicerContext) -> bytes:
+        started.set()
+        release.wait(10)
+        return b"finished"
+
+    with Probe(drain=drain) as running:
+        in_flight = running.method("Public").future(behave(slow), timeout=20)
+        assert started.wait(10)
+        drain.begin()
+        with pytest.raises(grpc.RpcError) as refused:
+            running.method("Public")(returning(lambda: b"never"), timeout=10)
+        release.set()
+
+        assert in_flight.result() == b"finished"
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    details = status_details(refused.value)
+    assert details["ErrorInfo"].reason == "SHUTTING_DOWN"
+    assert details["RetryInfo"].retry_delay.seconds == 1
+
+
+def test_the_drain_waits_for_refusals_to_stop_or_for_its_limit():
+    drain = Drain()
+    drain.begin()
+    assert drain.wait_until_quiet(quiet_seconds=0.05, at_most_seconds=30) >= 0.05
+
+    refusing = threading.Event()
+
+    def keep_coming() -> None:
+        while not refusing.is_set():
+            with contextlib.suppress(Unavailable):
+                drain.refuse_if_started()
+            time.sleep(0.005)
+
+    caller = threading.Thread(target=keep_coming)
+    caller.start()
+    try:
+        assert drain.wait_until_quiet(quiet_seconds=5, at_most_seconds=0.2) >= 0.2
+    finally:
+        refusing.set()
+        caller.join()

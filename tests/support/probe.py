@@ -27,6 +27,7 @@ from user_service.domain.errors import Unauthenticated
 from user_service.domain.model import Principal, Role
 from user_service.domain.permissions import Action
 from user_service.server.access import PUBLIC, TOKEN, requires
+from user_service.server.drain import Drain
 from user_service.server.interceptors import build_interceptors
 
 Behavior = Callable[[grpc.ServicerContext], bytes]
@@ -77,10 +78,12 @@ def _call(request: bytes, context: grpc.ServicerContext) -> bytes:
 
 
 class Probe:
-    def __init__(self) -> None:
+    def __init__(self, drain: Drain | None = None) -> None:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=4),
-            interceptors=build_interceptors(authenticate, POLICIES, unimplemented={"/test.Probe/Missing"}),
+            interceptors=build_interceptors(
+                authenticate, POLICIES, unimplemented={"/test.Probe/Missing"}, drain=drain
+            ),
             handlers=[
                 grpc.method_handlers_generic_handler(
                     "test.Probe", {name: grpc.unary_unary_rpc_method_handler(_call) for name in METHODS}

@@ -1,9 +1,11 @@
-"""A Redis server of the test's own, on a free port, that the test may stop and start.
+"""A Redis server of the test's own, on a free port, that the test may stop, start, pause
+and resume.
 The machine's Redis (6379) is never touched."""
 
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import time
 from types import TracebackType
@@ -40,8 +42,18 @@ class RedisServer:
                 time.sleep(0.05)
         client.close()
 
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): it keeps its port and connections but answers nothing."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)  # a paused server would not hear SIGTERM
             self._process.terminate()
             self._process.wait(timeout=10)
             self._process = None

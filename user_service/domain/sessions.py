@@ -76,10 +76,13 @@ class SessionsHandler:
         address = client_address()
         try:
             email = normalize_email(email)
+            well_formed = True
         except InvalidArgument:
             email = email.strip().lower()  # no such user can exist: it fails like an unknown one
+            well_formed = False
         self._limits.check_failures(email, address)
-        found = self._transactions.run(lambda uow: uow.users.credentials(email))
+        # A malformed address is not looked up: it may hold what the database refuses (NUL).
+        found = self._transactions.run(lambda uow: uow.users.credentials(email)) if well_formed else None
         matches = self._passwords.verify(password, (found and found.password_hash) or self._stand_in_hash)
         if found is None or not matches or not found.user.is_active:
             self._limits.count_failure(email, address)

@@ -1,8 +1,9 @@
 """The server's life: build it, serve, and on SIGTERM/SIGINT drain and exit 0.
 
 Shutdown, in this order, with no step waiting on the database: health turns NOT_SERVING
-(and stays so), new calls are refused, calls in flight get SHUTDOWN_GRACE_SECONDS to
-finish; the health thread and the background jobs are only told to stop.
+(and stays so), new calls are refused (UNAVAILABLE: by the application first, then by
+gRPC, server/drain.py), calls in flight get SHUTDOWN_GRACE_SECONDS to finish; the health
+thread and the background jobs are only told to stop.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from user_service.domain.holds import HoldsHandler
 from user_service.domain.transfers import TransfersHandler
 from user_service.server.access import BALANCE, RPC_POLICIES, USER_AUTH, Policy
 from user_service.server.background import PeriodicJob
+from user_service.server.drain import Drain
 from user_service.server.gauges import reconcile_and_report, refresh_gauges
 from user_service.server.health import DatabaseHealth
 from user_service.server.interceptors import build_interceptors
@@ -40,6 +42,10 @@ from user_service.storage.database import Database, open_database
 from userservice.v1 import balance_pb2_grpc, user_auth_pb2_grpc
 
 SERVICE_NAMES = (USER_AUTH.full_name, BALANCE.full_name)
+# Before gRPC stops, new calls are refused by the application until none came for this
+# long (or for DRAIN_AT_MOST_SECONDS): gRPC would cancel those it holds (server/drain.py).
+DRAIN_QUIET_SECONDS = 0.25
+DRAIN_AT_MOST_SECONDS = 2.0
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +65,15 @@ class RunningServer:
     # Releases what the handlers hold (Redis connections, the bcrypt threads), after the drain.
     close: Callable[[], None] = lambda: None
 
+    # Refuses new calls in the application before gRPC stops (server/drain.py).
+    drain: Drain = field(default_factory=Drain)
+
     def stop(self, grace_seconds: float) -> None:
         self.health.enter_graceful_shutdown()
-        stopped = self.server.stop(grace_seconds)
+        self.drain.begin()
         log.info("refusing new calls; calls in flight have %g s to finish", grace_seconds)
+        waited = self.drain.wait_until_quiet(DRAIN_QUIET_SECONDS, min(grace_seconds, DRAIN_AT_MOST_SECONDS))
+        stopped = self.server.stop(max(grace_seconds - waited, 0))
         self.database_health.stop()
         for job in self.jobs:
             job.stop()
@@ -90,6 +101,7 @@ def start_server(
 ) -> RunningServer:
     """Start serving on settings.grpc_port (0: any free port; see RunningServer.port)."""
     services = build_services(settings, database)
+    drain = Drain()
     transactions, max_amount = database.transactions, settings.max_amount
     user_auth = UserAuthServicer(services.user_auth)
     balance = BalanceServicer(
@@ -111,6 +123,7 @@ def start_server(
             {**RPC_POLICIES, **(extra_policies or {})},
             unimplemented,
             settings.trusted_proxies,
+            drain,
         ),
         options=SERVER_OPTIONS,
         # Beyond this many calls at once (running or queued for a worker), gRPC answers
@@ -150,7 +163,7 @@ def start_server(
     database_health.start()
     for job in jobs:
         job.start()
-    return RunningServer(server, port, health_servicer, database_health, jobs, services.close)
+    return RunningServer(server, port, health_servicer, database_health, jobs, services.close, drain)
 
 
 def serve(

@@ -9,6 +9,7 @@ import grpc
 from user_service.caller import Network
 from user_service.domain.model import Principal
 from user_service.server.access import Policy
+from user_service.server.drain import Drain
 from user_service.server.interceptors.auth import AuthInterceptor
 from user_service.server.interceptors.errors import ErrorInterceptor
 from user_service.server.interceptors.request_log import RequestLogInterceptor
@@ -19,11 +20,12 @@ def build_interceptors(
     policies: Mapping[str, Policy],
     unimplemented: Collection[str] = (),
     trusted_proxies: Sequence[Network] = (),
+    drain: Drain | None = None,
 ) -> list[grpc.ServerInterceptor]:
     """Outermost first: the log sees each call's final status; errors (authentication's
-    too) become statuses inside it."""
+    too, and refusals once the drain has begun) become statuses inside it."""
     return [
         RequestLogInterceptor(trusted_proxies),
-        ErrorInterceptor(unimplemented),
+        ErrorInterceptor(unimplemented, drain),
         AuthInterceptor(authenticate, policies),
     ]

@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 
 Behavior = Callable[[Any, grpc.ServicerContext], Any]
+Deserializer = Callable[[bytes], Any]
 
 # The standard services keep their handlers untouched: health's Watch depends on attributes
 # of its own behavior (experimental_non_blocking), and probes need neither logs nor tokens.
@@ -61,10 +62,14 @@ class CallInterceptor(grpc.ServerInterceptor, abc.ABC):
 
                 return factory(
                     wrapped,
-                    request_deserializer=handler.request_deserializer,
+                    request_deserializer=self.request_deserializer(handler.request_deserializer),
                     response_serializer=handler.response_serializer,
                 )
         return handler
+
+    def request_deserializer(self, deserializer: Deserializer | None) -> Deserializer | None:
+        """The deserializer the wrapped handler uses: the inner one, unless overridden."""
+        return deserializer
 
     @abc.abstractmethod
     def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:

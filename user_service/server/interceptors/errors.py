@@ -2,8 +2,10 @@
 
 Domain errors (storage's among them: an unreachable database is UNAVAILABLE, a timeout
 DEADLINE_EXCEEDED, a conflict ABORTED) keep their code and reason; an RPC the servicer
-does not have is UNIMPLEMENTED; anything else is a bug: INTERNAL, logged with its
-traceback, and told to the caller without internals. Never UNKNOWN.
+does not have is UNIMPLEMENTED; request bytes that do not parse as the RPC's request
+message are INVALID_ARGUMENT (MALFORMED_REQUEST), where gRPC alone would answer INTERNAL;
+anything else is a bug: INTERNAL, logged with its traceback, and told to the caller
+without internals. Never UNKNOWN.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from user_service.domain.errors import InvalidArgument, UserServiceError
-from user_service.server.interceptors.call import Behavior, CallInterceptor
+from user_service.domain.errors import FieldViolation, InvalidArgument, UserServiceError
+from user_service.server.drain import Drain
+from user_service.server.interceptors.call import Behavior, CallInterceptor, Deserializer
 
 ERROR_DOMAIN = "userservice"
 
@@ -61,16 +64,46 @@ def _reason_only(code: int, reason: str, message: str) -> status_pb2.Status:
     return _status(code, message, [error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN)])
 
 
+class _Malformed:
+    """Stands in for a request whose bytes did not parse."""
+
+
+MALFORMED = _Malformed()
+
+
+def _tolerant(deserializer: Deserializer) -> Deserializer:
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except DecodeError:
+            return MALFORMED
+
+    return deserialize
+
+
 class ErrorInterceptor(CallInterceptor):
     """`unimplemented`: the RPCs (full method paths) that fall through to the generated
-    base class, whose NotImplementedError means exactly that."""
+    base class, whose NotImplementedError means exactly that. `drain`: once it has begun,
+    calls are refused UNAVAILABLE before anything else is done for them."""
 
-    def __init__(self, unimplemented: Collection[str] = ()) -> None:
+    def __init__(self, unimplemented: Collection[str] = (), drain: Drain | None = None) -> None:
         super().__init__()
         self._unimplemented = frozenset(unimplemented)
+        self._drain = drain
+
+    def request_deserializer(self, deserializer: Deserializer | None) -> Deserializer | None:
+        return _tolerant(deserializer) if deserializer is not None else None
 
     def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
         try:
+            if self._drain is not None:
+                self._drain.refuse_if_started()
+            if request is MALFORMED:
+                raise InvalidArgument(
+                    FieldViolation(
+                        "request", "is not the RPC's request message in protobuf", "MALFORMED_REQUEST"
+                    )
+                )
             return behavior(request, context)
         except UserServiceError as error:
             if error.code == "UNAVAILABLE":
