@@ -89,3 +89,21 @@ def test_wrong_current_passwords_count_like_failed_logins(service, engine):
         )
 
     too_many(client, "ChangePassword", current_password=PASSWORD, new_password="a brand new passphrase")
+
+
+@pytest.mark.parametrize(
+    ("rpc", "token_field", "more"),
+    [
+        ("RefreshToken", "refresh_token", {}),
+        ("VerifyEmail", "token", {}),
+        ("ResetPassword", "token", {"new_password": "a brand new passphrase"}),
+    ],
+)
+def test_guessing_tokens_locks_the_address(service, rpc, token_field, more):
+    address = new_address()
+    for guess in range(20):
+        Caller(service.channel, address).refused(rpc, **{token_field: f"guessed-{guess}"}, **more)
+
+    assert too_many(Caller(service.channel, address), rpc, **{token_field: "guessed-again"}, **more) > 0
+    code, _ = Caller(service.channel, new_address()).refused(rpc, **{token_field: "guessed-again"}, **more)
+    assert code != grpc.StatusCode.RESOURCE_EXHAUSTED

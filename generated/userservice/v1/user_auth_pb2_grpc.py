@@ -166,7 +166,9 @@ class UserAuthServicer:
         """Exchanges a refresh token for new tokens; the old refresh token is spent.
         UNAUTHENTICATED (INVALID_REFRESH_TOKEN) when it is unknown, expired or
         revoked; presenting a spent token again ends its whole session
-        (UNAUTHENTICATED, REFRESH_TOKEN_REUSED).
+        (UNAUTHENTICATED, REFRESH_TOKEN_REUSED); RESOURCE_EXHAUSTED
+        (TOO_MANY_ATTEMPTS, with a RetryInfo) after repeated unknown tokens from the
+        address.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -253,7 +255,9 @@ class UserAuthServicer:
         """Marks an email address verified with the single-use token from the
         verification email (valid 24 hours by default, for the address it was sent
         to). INVALID_ARGUMENT (INVALID_TOKEN) when the token is unknown, used,
-        expired or for an address the user no longer has.
+        expired or for an address the user no longer has; RESOURCE_EXHAUSTED
+        (TOO_MANY_ATTEMPTS, with a RetryInfo) after repeated unknown tokens from the
+        address.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -280,7 +284,9 @@ class UserAuthServicer:
     def ResetPassword(self, request, context):
         """Sets a new password with the token from the reset email, ends every
         session of the user and marks its address verified (the email reached it).
-        INVALID_ARGUMENT (INVALID_TOKEN, WEAK_PASSWORD).
+        INVALID_ARGUMENT (INVALID_TOKEN, WEAK_PASSWORD); RESOURCE_EXHAUSTED
+        (TOO_MANY_ATTEMPTS, with a RetryInfo) after repeated unknown tokens from the
+        address.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
