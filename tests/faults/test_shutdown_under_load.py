@@ -16,6 +16,7 @@ import grpc
 from google.protobuf.message import Message
 from sqlalchemy import text
 
+from tests.support.databases import lock_waiters
 from tests.support.identities import Identity, make_identity
 from tests.support.network import SERVING, free_port, wait_for_health
 from tests.support.server_process import TEST_JWT_SECRET, run_cli, service_env, start_service
@@ -91,19 +92,6 @@ def keep_calling(port: int, who: Identity, log: Log, stop: threading.Event) -> N
                 return
             if made.code == grpc.StatusCode.UNAVAILABLE:
                 stop.wait(1.0)
-
-
-def lock_waiters(owner, database: str) -> int:
-    with owner.connect() as connection:
-        return int(
-            connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :db"
-                    " AND application_name = 'user-service' AND wait_event_type = 'Lock'"
-                ),
-                {"db": database},
-            ).scalar_one()
-        )
 
 
 def test_sigterm_under_load_fails_no_accepted_call_and_refuses_the_rest_cleanly(own_database, tmp_path):

@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Callable
 
 import grpc
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
+from tests.support.databases import lock_waiters
 from tests.support.identities import Identity, make_identity
 from tests.support.network import SERVING, free_port, wait_for_health
 from tests.support.server_process import TEST_JWT_SECRET, service_env, start_service
@@ -24,22 +25,6 @@ from userservice.v1 import balance_pb2, balance_pb2_grpc, user_auth_pb2, user_au
 WORKERS = 4
 DEADLINE = 1.0
 MARGIN = 4.0  # a loaded machine may be slow to answer; a stuck call would take a minute
-
-
-def lock_waiters(owner: Engine, database: str, blocker: int | None = None) -> int:
-    """The service's connections waiting on a lock in the test's database (held by the
-    backend `blocker`, if given)."""
-    with owner.connect() as connection:
-        return int(
-            connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :db"
-                    " AND application_name = 'user-service' AND wait_event_type = 'Lock'"
-                    " AND (CAST(:blocker AS int) IS NULL OR :blocker = ANY(pg_blocking_pids(pid)))"
-                ),
-                {"db": database, "blocker": blocker},
-            ).scalar_one()
-        )
 
 
 def eventually(condition: Callable[[], bool], within: float, what: str) -> None:

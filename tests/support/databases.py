@@ -7,7 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from user_service.storage import migrate
 from user_service.storage.database import make_engine
@@ -57,3 +57,19 @@ def temporary_database(*, migrated: bool, service_role: str | None = None) -> It
         yield url
     finally:
         _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def lock_waiters(owner: Engine, database: str, blocker: int | None = None) -> int:
+    """The service's connections waiting on a lock in `database` (held by the backend
+    `blocker`, if given)."""
+    with owner.connect() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :db"
+                    " AND application_name = 'user-service' AND wait_event_type = 'Lock'"
+                    " AND (CAST(:blocker AS int) IS NULL OR :blocker = ANY(pg_blocking_pids(pid)))"
+                ),
+                {"db": database, "blocker": blocker},
+            ).scalar_one()
+        )
