@@ -36,6 +36,7 @@ def test_a_tiny_run_completes_with_no_errors_and_its_books_add_up():
     options = Options(
         figures=select("getme,deposit-hot,login"),
         seconds=0.6,
+        login_seconds=0.6,
         warmup=0.2,
         rounds=1,
         processes=(1,),

@@ -83,7 +83,8 @@ def test_only_makes_a_quick_run_unless_told_otherwise():
     full = load_options({})
     assert (full.rounds, len(full.figures), full.processes[0]) == (3, 5, 1)
     quick = load_options({"ONLY": "getme", "BENCH_SECONDS": "2"})
-    assert (quick.rounds, quick.processes, quick.seconds) == (1, (1,), 2.0)
+    assert (quick.rounds, quick.processes, quick.seconds, quick.login_seconds) == (1, (1,), 2.0, 4.0)
+    assert load_options({"BENCH_LOGIN_SECONDS": "30"}).login_seconds == 30.0
     assert [f.name for f in quick.figures] == ["getme"]
     told = load_options({"ONLY": "getme", "BENCH_ROUNDS": "3", "BENCH_PROCESSES": "1,2,2"})
     assert (told.rounds, told.processes) == (3, (1, 2))
@@ -275,7 +276,8 @@ def test_the_readme_block_says_when_how_and_how_busy_the_machine_was():
 
     first, *rest = text.splitlines()
     assert first.startswith("2026-01-02, `make bench")
-    assert "`BCRYPT_ROUNDS=10`" in first
+    assert "`BCRYPT_ROUNDS=12`" in first  # the service's default: Login as deployed
+    assert "5 s (Login 10 s) measured" in first
     assert "150-200% busy" in first
     assert "**GRPC_PROCESSES=1**" in rest
     assert report.table(block, options.figures) in text

@@ -58,6 +58,10 @@ def load_specs(options: Options, seeded: Seeded, service: Served, echo: Served) 
         "deposit": replace(ours, method=DEPOSIT, metadata=payer, deposit_accounts=tuple(seeded.accounts)),
         "deposit-hot": replace(ours, method=DEPOSIT, metadata=payer, deposit_accounts=(seeded.hot_account,)),
         "login": replace(
-            ours, method=LOGIN, concurrency=options.login_concurrency, payload=login.SerializeToString()
+            ours,
+            method=LOGIN,
+            concurrency=options.login_concurrency,
+            seconds=options.login_seconds,
+            payload=login.SerializeToString(),
         ),
     }

@@ -59,7 +59,8 @@ def settings(options: Options) -> str:
     return (
         f"`BCRYPT_ROUNDS={options.bcrypt_rounds}`, `GRPC_MAX_WORKERS={options.max_workers}`,"
         f" concurrency {options.concurrency} (Login {options.login_concurrency}) over"
-        f" {options.channels} connections, {options.seconds:g} s measured after {options.warmup:g} s"
+        f" {options.channels} connections, {options.seconds:g} s (Login {options.login_seconds:g} s)"
+        f" measured after {options.warmup:g} s"
         f" of warm-up, medians of {options.rounds} round{'s' if options.rounds != 1 else ''}"
     )
 

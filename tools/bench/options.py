@@ -15,6 +15,7 @@ Settings (environment variables; `make bench NAME=value` sets them too):
   ONLY                 figures to run, comma-separated: getme,getbalance,deposit,deposit-hot,login
                        (default: all). With ONLY, BENCH_ROUNDS and BENCH_PROCESSES default to 1.
   BENCH_SECONDS        measured seconds per figure and per ceiling, each round (5)
+  BENCH_LOGIN_SECONDS  the same for Login and bcrypt, a few calls a second (2 x BENCH_SECONDS)
   BENCH_WARMUP         seconds of load before the measured window, not counted (1)
   BENCH_ROUNDS         rounds of (ceiling, ours) pairs; the table shows medians (3)
   BENCH_PROCESSES      GRPC_PROCESSES values to run, comma-separated (1,<cores>)
@@ -22,7 +23,8 @@ Settings (environment variables; `make bench NAME=value` sets them too):
   BENCH_LOGIN_CONCURRENCY  the same for Login (4 x cores: Login's queue admits 5 x BCRYPT_THREADS)
   BENCH_CHANNELS       gRPC channels (TCP connections) the load is spread over (8)
   BENCH_DEADLINE       each call's deadline in seconds (10)
-  BENCH_BCRYPT_ROUNDS  the service's BCRYPT_ROUNDS, and the ceiling's cost (10)
+  BENCH_BCRYPT_ROUNDS  the service's BCRYPT_ROUNDS, and the ceiling's cost (the service's
+                       default, as deployed: 12)
   BENCH_MAX_WORKERS    the service's GRPC_MAX_WORKERS, and the echo server's threads
                        (default: the service's default)
   BENCH_REDIS_URL      the service's REDIS_URL (redis://127.0.0.1:6379/0)
@@ -44,6 +46,7 @@ class OptionsError(ValueError):
 class Options:
     figures: tuple[Figure, ...]
     seconds: float = 5.0
+    login_seconds: float = 10.0
     warmup: float = 1.0
     rounds: int = 3
     processes: tuple[int, ...] = (1,)
@@ -51,7 +54,7 @@ class Options:
     login_concurrency: int = 8
     channels: int = 8
     deadline: float = 10.0
-    bcrypt_rounds: int = 10
+    bcrypt_rounds: int = Settings().bcrypt_rounds
     max_workers: int = Settings().grpc_max_workers
     redis_url: str = "redis://127.0.0.1:6379/0"
     postgres_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -72,9 +75,11 @@ def load_options(environ: Mapping[str, str] | None = None) -> Options:
     try:
         figures = select(only)
         quick = bool(only)
+        seconds = _number(env, "BENCH_SECONDS", 5.0, 0.1)
         return Options(
             figures=figures,
-            seconds=_number(env, "BENCH_SECONDS", 5.0, 0.1),
+            seconds=seconds,
+            login_seconds=_number(env, "BENCH_LOGIN_SECONDS", 2 * seconds, 0.1),
             warmup=_number(env, "BENCH_WARMUP", 1.0, 0.0),
             rounds=int(_number(env, "BENCH_ROUNDS", 1 if quick else 3, 1)),
             processes=_processes(env.get("BENCH_PROCESSES", "1" if quick else f"1,{cores()}")),
@@ -82,7 +87,7 @@ def load_options(environ: Mapping[str, str] | None = None) -> Options:
             login_concurrency=int(_number(env, "BENCH_LOGIN_CONCURRENCY", 4 * cores(), 1)),
             channels=int(_number(env, "BENCH_CHANNELS", 8, 1)),
             deadline=_number(env, "BENCH_DEADLINE", 10.0, 0.1),
-            bcrypt_rounds=int(_number(env, "BENCH_BCRYPT_ROUNDS", 10, 4)),
+            bcrypt_rounds=int(_number(env, "BENCH_BCRYPT_ROUNDS", Settings().bcrypt_rounds, 4)),
             max_workers=int(_number(env, "BENCH_MAX_WORKERS", Settings().grpc_max_workers, 1)),
             redis_url=env.get("BENCH_REDIS_URL", "") or "redis://127.0.0.1:6379/0",
             postgres_url=env.get("BENCH_POSTGRES_URL", "") or "postgresql://postgres@127.0.0.1:5432/postgres",

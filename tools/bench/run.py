@@ -205,7 +205,7 @@ class Bench:
             ), None
         if name == names.BCRYPT:
             return run_bcrypt(
-                name, options.bcrypt_rounds, warmup=options.warmup, seconds=options.seconds
+                name, options.bcrypt_rounds, warmup=options.warmup, seconds=options.login_seconds
             ), None
         spec = specs[name]
         result = drive(spec, profile_as=profile_as, profile_args=(options.profile, *options.pyspy_args))
