@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support.network import NOT_SERVING, SERVING, free_port, raw_method, wait_for_health
 from tests.support.server_process import TEST_JWT_SECRET, ServerProcess, service_env
+from tests.support.statuses import status_details
 
 
 def follow(watch: Iterator[health_pb2.HealthCheckResponse], statuses: queue.Queue[int]) -> None:
@@ -97,3 +98,34 @@ def test_the_drain_never_waits_on_a_database_that_does_not_answer(tmp_path):
             assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
             assert server.wait(within=30) == 0, server.output()
             assert time.monotonic() - signalled < 10
+
+
+def test_the_calls_refused_after_the_signal_say_shutting_down(service_database_url, tmp_path):
+    """Calls that keep coming on a connected channel after SIGTERM are refused by the
+    application (UNAVAILABLE with SHUTTING_DOWN, which clients retry elsewhere), not by gRPC
+    stopping under them (CANCELLED, or UNAVAILABLE with nothing to say)."""
+    port = free_port()
+    env = service_env(
+        DATABASE_URL=service_database_url,
+        JWT_SECRET=TEST_JWT_SECRET,
+        GRPC_PORT=str(port),
+        SHUTDOWN_GRACE_SECONDS="20",
+    )
+    with ServerProcess(["-m", "tests.support.slow_server"], env, port, tmp_path / "server.log") as server:
+        wait_for_health(server.channel, SERVING)
+        sleep = raw_method(server.channel, "/test.Slow/Sleep")
+        assert sleep(b"0", timeout=5) == b"slept 0.0 s"
+
+        server.signal()
+        refused: list[grpc.RpcError] = []
+        until = time.monotonic() + 10
+        while len(refused) < 3 and time.monotonic() < until:  # back to back: the drain never goes quiet
+            try:
+                sleep(b"0", timeout=5)
+            except grpc.RpcError as error:
+                refused.append(error)
+
+        assert [(error.code(), status_details(error)["ErrorInfo"].reason) for error in refused] == [
+            (grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN")
+        ] * 3
+        assert server.wait(within=30) == 0, server.output()
