@@ -9,6 +9,7 @@ import uuid
 import grpc
 import jwt
 import pytest
+from google.protobuf import field_mask_pb2
 
 from tests.support.auth_client import NEW_PASSWORD, PASSWORD, Caller, new_email
 from tests.support.identities import make_identity
@@ -73,6 +74,32 @@ def test_resetting_a_password_verifies_the_address_it_was_sent_to(service, smtp,
     Caller(service.channel).call("ResetPassword", token=token, new_password=NEW_PASSWORD)
 
     assert Caller(service.channel).login(unverified.email, NEW_PASSWORD).user.email_verified
+
+
+def test_a_reset_token_stops_working_when_the_email_changes(service, smtp, identity):
+    """Otherwise: ask for a reset at an address of one's own, move the account to someone
+    else's address, reset, and that address counts as verified without its owner ever
+    receiving a thing."""
+    token = reset_token(service, smtp, identity.email)
+    someone_else = new_email("someone-else")
+    me = Caller(service.channel, token=identity.token)
+    moved = me.call(
+        "UpdateUser",
+        user_id=str(identity.user_id),
+        email=someone_else,
+        update_mask=field_mask_pb2.FieldMask(paths=["email"]),
+    ).user
+    assert (moved.email, moved.email_verified) == (someone_else, False)
+
+    assert Caller(service.channel).refused("ResetPassword", token=token, new_password=NEW_PASSWORD) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_TOKEN",
+    )
+    assert not me.call("GetMe").user.email_verified
+    # The password is still the old one (EMAIL_NOT_VERIFIED comes only after a right one).
+    assert Caller(service.channel).refused("Login", email=someone_else, password=PASSWORD)[1] == (
+        "EMAIL_NOT_VERIFIED"
+    )
 
 
 def test_forgot_password_answers_alike_for_known_and_unknown_addresses(service, smtp, identity):

@@ -129,11 +129,12 @@ class Scene:
 
     def _reset_token(self) -> str:
         with self._engine.connect() as connection:
-            password_hash = connection.execute(
-                text("SELECT password_hash FROM users WHERE id = :id"), {"id": self.users["owner"].user_id}
-            ).scalar_one()
+            password_hash, email = connection.execute(
+                text("SELECT password_hash, email FROM users WHERE id = :id"),
+                {"id": self.users["owner"].user_id},
+            ).one()
         return ResetTokens(JwtCodec([TEST_JWT_SECRET]), 1800).issue(
-            self.users["owner"].user_id, password_hash
+            self.users["owner"].user_id, password_hash, email
         )
 
     def _new_refresh_token(self) -> None:

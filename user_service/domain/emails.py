@@ -102,7 +102,7 @@ class EmailDispatcher:
                 f"It works once, within {_duration(ttl)}. If you did not ask for it, ignore this email.\n",
             )
         if item.kind == EmailKind.PASSWORD_RESET and item.password_hash is not None:
-            token = self._reset_tokens.issue(item.user_id, item.password_hash)
+            token = self._reset_tokens.issue(item.user_id, item.password_hash, item.email)
             link = f"{self._links.public_base_url}/reset-password?token={token}"
             return EmailMessage(
                 item.email,

@@ -3,9 +3,10 @@
 ChangePassword needs the current password (failures are rate limited like logins) and
 ends the user's other sessions. ForgotPassword answers OK whether or not the address is
 known, and queues a reset email; its token (a JWT of its own audience, valid
-RESET_TOKEN_TTL) is bound to the password hash it was made for, so it works once: a reset
-changes the hash. ResetPassword ends every session, and verifies the address, since the
-email reached its owner.
+RESET_TOKEN_TTL) is bound to the password hash it was made for, so it works once (a reset
+changes the hash), and to the address it was sent to, so it stops working when the email
+changes. ResetPassword ends every session, and verifies the address, since the email
+reached whoever holds that address.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from user_service.domain.validation import Violations, require
 from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
 
 
-def password_fingerprint(password_hash: str) -> str:
-    """What a reset token is bound to: changes whenever the password does."""
-    return hashlib.sha256(b"user-service reset:" + password_hash.encode()).hexdigest()[:32]
+def reset_fingerprint(password_hash: str, email: str) -> str:
+    """What a reset token is bound to: changes whenever the password or the email does.
+    (Were it the password alone, a token mailed to one address would still work after the
+    account moved to another, and verify that one, which never received anything.)"""
+    bound = b"user-service reset:" + password_hash.encode() + b"\0" + email.encode()
+    return hashlib.sha256(bound).hexdigest()[:32]
 
 
 class ResetTokens:
@@ -36,12 +40,14 @@ class ResetTokens:
         self._codec = codec
         self._ttl = ttl_seconds
 
-    def issue(self, user_id: uuid.UUID, password_hash: str) -> str:
-        claims = {"sub": str(user_id), "jti": uuid.uuid4().hex, "pwf": password_fingerprint(password_hash)}
+    def issue(self, user_id: uuid.UUID, password_hash: str, email: str) -> str:
+        """A token for the user whose password hash and email these are now."""
+        fingerprint = reset_fingerprint(password_hash, email)
+        claims = {"sub": str(user_id), "jti": uuid.uuid4().hex, "pwf": fingerprint}
         return self._codec.encode(claims, self._ttl, audience=RESET_AUDIENCE)
 
     def read(self, token: str) -> tuple[uuid.UUID, str] | None:
-        """(user id, password fingerprint), or None for anything but a good reset token."""
+        """(user id, reset fingerprint), or None for anything but a good reset token."""
         try:
             claims = self._codec.decode(token, required=("pwf",), audience=RESET_AUDIENCE)
             return uuid.UUID(claims["sub"]), str(claims["pwf"])
@@ -132,9 +138,9 @@ class RecoveryHandler:
         new_hash = self._passwords.hash(new_password)
 
         def reset(uow: SqlUnitOfWork) -> list[uuid.UUID] | None:
-            old_hash = uow.users.password_hash(user_id, lock=True)
-            if old_hash is None or password_fingerprint(old_hash) != fingerprint:
-                return None  # used already (the hash changed), or the user is gone
+            bound = uow.users.reset_binding(user_id)
+            if bound is None or reset_fingerprint(*bound) != fingerprint:
+                return None  # used already (the hash changed), the email changed, or the user is gone
             uow.users.change(user_id, password_hash=new_hash, email_verified=True)
             ended = uow.sessions.revoke_all(user_id, "password reset")
             uow.audit.add(

@@ -284,6 +284,7 @@ class UserAuthServicer:
     def ResetPassword(self, request, context):
         """Sets a new password with the token from the reset email, ends every
         session of the user and marks its address verified (the email reached it).
+        A token works once, and not after the user's email changed.
         INVALID_ARGUMENT (INVALID_TOKEN, WEAK_PASSWORD); RESOURCE_EXHAUSTED
         (TOO_MANY_ATTEMPTS, with a RetryInfo) after repeated unknown tokens from the
         address.

@@ -101,9 +101,12 @@ class UserRepository:
         )
         return result.first() is not None
 
-    def password_hash(self, user_id: uuid.UUID, *, lock: bool = False) -> str | None:
-        statement = select(UserRow.password_hash).where(UserRow.id == user_id, _LIVE)
-        return self._session.execute(statement.with_for_update() if lock else statement).scalar_one_or_none()
+    def reset_binding(self, user_id: uuid.UUID) -> tuple[str, str] | None:
+        """(password hash, email) of a live user, its row locked: what a reset token is bound to."""
+        row = self._session.execute(
+            select(UserRow.password_hash, UserRow.email).where(UserRow.id == user_id, _LIVE).with_for_update()
+        ).first()
+        return (row.password_hash, row.email) if row is not None and row.password_hash and row.email else None
 
     def email_taken(self, email: str) -> bool:
         return self._session.execute(select(UserRow.id).where(UserRow.email == email)).first() is not None
