@@ -418,3 +418,30 @@ def test_a_read_past_its_deadline_does_not_start(scratch_url):
     with deadlines.call_deadline(0), pytest.raises(DatabaseTimeout):
         Statements(engine, SessionLimits()).one(ONE, {"n": 1})
     engine.dispose()
+
+
+def test_waiting_for_a_pooled_connection_leaves_a_statement_less_time(scratch, scratch_url):
+    """The statement's budget is what is left of the call once it has a connection: a
+    lock released after the deadline must not let it write then, as it would with the
+    budget it had before it waited for the pool."""
+    with scratch.begin() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS budget_probe (id int PRIMARY KEY, n int)"))
+        connection.execute(text("INSERT INTO budget_probe VALUES (1, 0) ON CONFLICT (id) DO NOTHING"))
+    engine = make_engine(scratch_url, pool_size=1, max_overflow=0)
+    writes = Statements(engine, SessionLimits(statement_timeout_ms=60000, lock_timeout_ms=60000))
+    bump = Statement("UPDATE budget_probe SET n = n + 1 WHERE id = 1 RETURNING n", lambda values: values[0])
+    holder = scratch.connect()
+    holder.begin()
+    holder.execute(text("SELECT 1 FROM budget_probe WHERE id = 1 FOR UPDATE"))
+    busy = engine.raw_connection()  # the pool's only connection, given back after 0.6 s
+    threading.Timer(0.6, busy.close).start()
+    threading.Timer(1.3, holder.commit).start()  # the lock goes after the call's 1 s
+
+    with deadlines.call_deadline(1.0), pytest.raises((DatabaseTimeout, TransactionConflict)):
+        writes.one(bump, {})
+
+    time.sleep(0.5)  # past the lock's release: a statement still waiting would have written
+    holder.close()
+    engine.dispose()
+    with scratch.connect() as connection:
+        assert connection.execute(text("SELECT n FROM budget_probe WHERE id = 1")).scalar() == 0

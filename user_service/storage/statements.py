@@ -53,12 +53,16 @@ class Statements:
 
     def one(self, statement: Statement[T], params: Mapping[str, Any]) -> T | None:
         """The statement's first row as its value, or None when it returns none."""
-        sql = self._within_deadline(statement.sql)
         for attempt in (1, 2):
+            if deadlines.remaining() == 0:
+                raise DatabaseTimeout()
             with checking_out():
                 pooled = self._engine.raw_connection()
             driver: Any = pooled.driver_connection  # psycopg2's connection
             try:
+                # The budget is what is left once a connection is ours: waiting for one
+                # (up to the pool timeout) must not let a lock wait outlast the call.
+                sql = self._within_deadline(statement.sql)
                 driver.autocommit = True
                 try:
                     with driver.cursor() as cursor:
