@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, text
@@ -29,6 +30,7 @@ from tests.support.money import (
 from tests.support.network import SERVING, free_port, wait_for_health
 from tests.support.server_process import TEST_JWT_SECRET, run_cli, service_env, start_service
 from user_service.domain.money import HoldStatus
+from user_service.domain.money_errors import HoldNotActive
 from user_service.storage.database import make_engine
 
 SERVICE = service_principal()
@@ -117,6 +119,31 @@ def test_a_hold_within_its_ttl_is_left_alone(money, owner):
 
     assert statuses(owner, [hold.id]) == ["active"]
     assert figures(owner, user) == (0, 10)
+
+
+def test_a_capture_that_gets_the_lock_after_the_expiry_finds_the_hold_expired(money, owner):
+    """Expiry is judged when the hold is locked, not when the capture's transaction began:
+    a capture that waited on the account (a transfer, say) past the hold's expire_time
+    does not take money that is no longer reserved."""
+    user = new_user(owner)
+    key = uuid.uuid4().hex
+    money.balances.deposit(SERVICE, user_id=str(user), amount=1000, request_id=key, description="")
+    hold = money.holds.reserve(
+        SERVICE, user_id=str(user), amount=500, request_id=key, reference="", ttl=timedelta(seconds=1)
+    ).hold
+    with owner.connect() as blocker, ThreadPoolExecutor(1) as pool:
+        blocker.begin()
+        blocker.execute(text("SELECT 1 FROM accounts WHERE user_id = :user FOR UPDATE"), {"user": user})
+        capture = pool.submit(
+            money.holds.capture, SERVICE, hold_id=str(hold.id), amount=0, request_id=uuid.uuid4().hex
+        )
+        time.sleep(1.5)  # past the expire_time, within the lock timeout (2 s)
+        blocker.commit()
+        with pytest.raises(HoldNotActive):
+            capture.result(timeout=10)
+
+    assert statuses(owner, [hold.id]) == ["expired"]
+    assert figures(owner, user) == (1000, 0)
 
 
 def test_the_command_releases_expired_holds_once(money, owner, cli_env):

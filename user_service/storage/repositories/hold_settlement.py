@@ -36,7 +36,7 @@ def settle_statement(
     settled = (
         update(HOLDS)
         .where(HOLDS.c.id == hold.id, HOLDS.c.status == HoldStatus.ACTIVE.value)
-        .values(status=status.value, captured_amount=captured, update_time=func.now())
+        .values(status=status.value, captured_amount=captured, update_time=func.clock_timestamp())
         .returning(HOLDS.c.id, HOLDS.c.account_id, HOLDS.c.amount, HOLDS.c.update_time)
         .cte("settled")
     )

@@ -86,7 +86,7 @@ class HoldRepository:
                     literal(request.fingerprint),
                     literal(amount),
                     literal(reference),
-                    func.now() + literal(ttl, Interval),
+                    func.clock_timestamp() + literal(ttl, Interval),  # from when the lock was had
                 ),
                 include_defaults=False,
             )
@@ -128,7 +128,9 @@ class HoldRepository:
         row = (
             self._session.connection()
             .execute(
-                select(*HOLDS.c, (HOLDS.c.expire_time <= func.now()).label("expired"))
+                # The clock now, with the locks held: now() is when the transaction
+                # began, maybe before a wait on the account's lock that outlasted the hold.
+                select(*HOLDS.c, (HOLDS.c.expire_time <= func.clock_timestamp()).label("expired"))
                 .where(HOLDS.c.id == hold_id)
                 .with_for_update()
             )
