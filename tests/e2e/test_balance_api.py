@@ -494,6 +494,8 @@ def test_reserve_refusals(stub, engine, alice):
         duration_pb2.Duration(),
         duration_pb2.Duration(seconds=-1),
         duration_pb2.Duration(seconds=int(week) + 1),
+        duration_pb2.Duration(seconds=int(week), nanos=1),  # a nanosecond over is over
+        duration_pb2.Duration(nanos=-1),
     ):
         assert violations(refusal(ttl=ttl)) == [("ttl", "INVALID_TTL")]
     assert violations(refusal(reference="r" * 201)) == [("reference", "INVALID_REFERENCE")]
@@ -505,6 +507,8 @@ def test_reserve_refusals(stub, engine, alice):
         == B.HOLD_STATUS_ACTIVE
     )
     assert figures(engine, alice.user_id) == (40, 10)
+    # A nanosecond is more than zero, although a hold's times are kept in microseconds.
+    assert reserve(stub, alice, 1, ttl=duration_pb2.Duration(nanos=1)).hold.amount == 1
 
 
 def test_a_retried_reservation_returns_the_same_hold(stub, engine, alice):

@@ -74,4 +74,6 @@ def ttl(request: balance_pb2.ReserveFundsRequest) -> timedelta | None:
         return None
     duration: duration_pb2.Duration = request.ttl
     seconds = max(-_DURATION_SECONDS_LIMIT, min(duration.seconds, _DURATION_SECONDS_LIMIT))
-    return timedelta(seconds=seconds, microseconds=duration.nanos // 1000)
+    # Nanoseconds rounded up to whole microseconds (what timedelta keeps), so that a
+    # nanosecond is still more than zero and 7 days and a nanosecond still more than 7 days.
+    return timedelta(seconds=seconds, microseconds=-(-duration.nanos // 1000))
