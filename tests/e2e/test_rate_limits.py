@@ -8,6 +8,7 @@ import time
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 
 from tests.support.auth_client import PASSWORD, Caller, new_address, new_email
 from tests.support.identities import make_identity
@@ -78,6 +79,32 @@ def test_registrations_are_limited_per_client_address(service):
 
     assert too_many(client, "Register", email=new_email("burst"), password=PASSWORD) > 0
     Caller(service.channel).call("Register", email=new_email("burst"), password=PASSWORD)
+
+
+def test_changing_ones_email_again_and_again_is_limited_like_registering(service, engine):
+    """Each new email gets a verification email: moving an account from address to address
+    must not send mail without limit."""
+    identity = make_identity(engine)
+    client = Caller(service.channel, token=identity.token)
+
+    for _ in range(20):
+        client.call("UpdateUser", **_email_change(identity, new_email("moving")))
+    assert 0 < too_many(client, "UpdateUser", **_email_change(identity, new_email("moving"))) <= 3
+    # A name alone sends no email and is not limited.
+    client.call(
+        "UpdateUser",
+        user_id=str(identity.user_id),
+        full_name="Still Here",
+        update_mask=field_mask_pb2.FieldMask(paths=["full_name"]),
+    )
+
+
+def _email_change(identity, email: str) -> dict[str, object]:
+    return {
+        "user_id": str(identity.user_id),
+        "email": email,
+        "update_mask": field_mask_pb2.FieldMask(paths=["email"]),
+    }
 
 
 def test_wrong_current_passwords_count_like_failed_logins(service, engine):

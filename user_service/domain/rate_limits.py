@@ -3,9 +3,10 @@
 Failures (a wrong password, an unknown refresh, verification or reset token) are counted
 per account (strictly: a few per window) and per client address (generously: many
 services share an address behind Envoy); successful calls are never counted. Requests that
-send email (Register, ResendVerificationEmail, ForgotPassword) are counted every time,
-per email address and per client address. Past a limit the caller gets RESOURCE_EXHAUSTED
-(TOO_MANY_ATTEMPTS) with a RetryInfo saying when its window ends.
+send email (Register, ResendVerificationEmail, ForgotPassword, an UpdateUser of the email)
+are counted every time, per email address and per client address. Past a limit the
+caller gets RESOURCE_EXHAUSTED (TOO_MANY_ATTEMPTS) with a RetryInfo saying when its window
+ends.
 
 Accounts are counted under a digest of their name, so that Redis holds no email address.
 Tokens that fail the access check are not counted: a client still sending an expired

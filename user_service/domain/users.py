@@ -15,6 +15,7 @@ from datetime import datetime
 
 from user_service.adapters.passwords import PasswordHasher
 from user_service.adapters.session_cache import SessionCache
+from user_service.caller import client_address
 from user_service.domain import page_tokens
 from user_service.domain.audit import AuditEvent
 from user_service.domain.credentials import check_password, clean_full_name, normalize_email
@@ -28,6 +29,7 @@ from user_service.domain.errors import (
 )
 from user_service.domain.model import EmailKind, Principal, Role, User, UserPage
 from user_service.domain.permissions import Action, require
+from user_service.domain.rate_limits import RateLimits
 from user_service.domain.user_filter import parse_user_filter
 from user_service.domain.validation import Violations
 from user_service.storage.errors import UniqueViolation
@@ -50,12 +52,15 @@ class UsersHandler:
         passwords: PasswordHasher,
         cache: SessionCache | None = None,
         token_ttl_seconds: int = 3600,
+        *,
+        limits: RateLimits | None = None,
     ) -> None:
         self._transactions = transactions
         self._statements = statements
         self._passwords = passwords
         self._cache = cache
         self._token_ttl = token_ttl_seconds
+        self._limits = limits  # None: no limits (the create-user command)
 
     def create_user(
         self, email: str, password: str, roles: Sequence[Role], *, full_name: str = "", verified: bool
@@ -117,6 +122,10 @@ class UsersHandler:
         if "email" in paths:
             email = found.check(normalize_email, email, default=email)
         found.raise_any()
+        if "email" in paths and self._limits is not None:
+            # A new email gets a verification email: limited like Register's, per address
+            # mailed and per client address, so that changing one's email cannot spray mail.
+            self._limits.take_email_request(email, client_address())
 
         def change(uow: SqlUnitOfWork) -> User:
             user = uow.users.find(user_id, lock=True)

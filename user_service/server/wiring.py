@@ -121,7 +121,9 @@ def build_services(settings: Settings, database: Database) -> Services:
             cache=cache,
             token_ttl_seconds=settings.access_token_ttl,
         ),
-        users=UsersHandler(transactions, database.statements, passwords, cache, settings.access_token_ttl),
+        users=UsersHandler(
+            transactions, database.statements, passwords, cache, settings.access_token_ttl, limits=limits
+        ),
     )
     return Services(
         authenticate=TokenAuthenticator(codec, cache, database.statements, settings.access_token_ttl),

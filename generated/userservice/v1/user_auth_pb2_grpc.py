@@ -204,7 +204,9 @@ class UserAuthServicer:
         email is unverified until confirmed and gets a verification email.
         INVALID_ARGUMENT for an empty or unknown mask path or a bad value;
         ALREADY_EXISTS (EMAIL_ALREADY_REGISTERED); PERMISSION_DENIED; NOT_FOUND
-        (USER_NOT_FOUND).
+        (USER_NOT_FOUND); RESOURCE_EXHAUSTED (TOO_MANY_ATTEMPTS, with a RetryInfo)
+        when email is in the mask too often for that address or client address,
+        as with Register.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
