@@ -227,6 +227,11 @@ def _cross_field_errors(settings: Settings) -> list[str]:
         errors.append("PUBLIC_BASE_URL must start with http:// or https://")
     if settings.email_backend == "smtp" and not settings.smtp_host:
         errors.append("SMTP_HOST is required when EMAIL_BACKEND=smtp")
+    if settings.grpc_processes > 1 and not settings.redis_url:
+        errors.append(
+            "GRPC_PROCESSES above 1 needs REDIS_URL: the processes learn of each other's revoked"
+            " sessions and share rate-limit counts through Redis"
+        )
     return errors
 
 

@@ -232,7 +232,12 @@ def test_bad_database_limits_are_refused(variable, value):
 
 def test_metrics_reconciliation_and_processes_are_read():
     settings = load_settings(
-        {"METRICS_REFRESH_SECONDS": "2.5", "RECONCILE_INTERVAL_SECONDS": "0", "GRPC_PROCESSES": "4"}
+        {
+            "METRICS_REFRESH_SECONDS": "2.5",
+            "RECONCILE_INTERVAL_SECONDS": "0",
+            "GRPC_PROCESSES": "4",
+            "REDIS_URL": "redis://cache:6379/0",
+        }
     )
 
     assert (
@@ -246,3 +251,11 @@ def test_metrics_reconciliation_and_processes_are_read():
     )
     with pytest.raises(ConfigError, match="GRPC_PROCESSES must be between 1 and 64"):
         load_settings({"GRPC_PROCESSES": "0"})
+
+
+def test_several_processes_need_redis_to_share_revocations_and_limits():
+    """Without Redis each process would keep its own session cache (a token revoked in one
+    still accepted by the others for a minute) and its own rate-limit counts."""
+    with pytest.raises(ConfigError, match="GRPC_PROCESSES above 1 needs REDIS_URL"):
+        load_settings({"GRPC_PROCESSES": "2"})
+    assert load_settings({"GRPC_PROCESSES": "1"}).grpc_processes == 1
