@@ -4,7 +4,10 @@ and let through again once the window has passed; successes are never counted.""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
@@ -43,6 +46,22 @@ def test_wrong_passwords_lock_the_account_for_a_window_then_let_it_back(service,
 
     time.sleep(wait + 0.2)
     assert client.login(identity.email).user.id == str(identity.user_id)
+
+
+def test_guesses_sent_all_at_once_get_no_more_password_checks_than_the_limit(service, engine):
+    identity = make_identity(engine)
+    start = threading.Barrier(10)
+
+    def guess(_: int) -> str:
+        client = Caller(service.channel)  # each from an address of its own
+        start.wait()
+        return client.refused("Login", email=identity.email, password="guessing at once")[1]
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = Counter(pool.map(guess, range(10)))
+
+    assert answers["INVALID_CREDENTIALS"] <= 3, answers
+    assert answers["INVALID_CREDENTIALS"] + answers["TOO_MANY_ATTEMPTS"] == 10, answers
 
 
 def test_many_failures_from_one_address_lock_that_address_only(service, engine):

@@ -9,10 +9,11 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from tests.support.redis_server import RedisServer
 from user_service.adapters.counters import RedisCounters
-from user_service.adapters.redis_link import RECHECK_SECONDS, RedisLink
+from user_service.adapters.redis_link import KEY_PREFIX, RECHECK_SECONDS, RedisLink
 from user_service.adapters.session_cache import REVOKED, CacheUnavailable, NearSessionCache, RedisSessionCache
 
 
@@ -87,6 +88,20 @@ def test_counters_count_in_windows(link):
     [(count, left)] = counters.peek([key])
     assert count == 3
     assert 29 < left <= 30
+
+
+def test_running_counts_go_up_and_down_lapse_and_never_go_below_zero(link, redis_server):
+    counters, key = RedisCounters(link), f"test:{uuid.uuid4().hex}"
+    assert counters.enter([key], lapse_seconds=30) == [1]
+    assert counters.enter([key], lapse_seconds=30) == [2]
+    counters.leave([key])
+    assert counters.enter([key], lapse_seconds=1) == [2]  # each entry renews the lapse
+    time.sleep(1.2)  # as if the processes in it had died
+
+    counters.leave([key])  # one of them after all: nothing is left to take from
+    assert counters.enter([key], lapse_seconds=30) == [1]
+    counters.leave([key])
+    assert redis.Redis.from_url(redis_server.url).exists(KEY_PREFIX + key) == 0  # gone at zero
 
 
 def test_counters_fall_back_to_the_process_while_redis_is_down(redis_server, link):

@@ -13,6 +13,7 @@ from tools.bench.deposit_sql import pgbench_script, template
 from tools.bench.figures import BY_NAME, round_order, select
 from tools.bench.hot_account import Books, HotCheck
 from tools.bench.load_spec import LoadResult, LoadSpec
+from tools.bench.loadgen import requests
 from tools.bench.machine import busy_percent, parse_ss
 from tools.bench.options import OptionsError, load_options
 from tools.bench.pgbench import window
@@ -235,6 +236,7 @@ def test_load_specs_and_results_travel_as_json():
         10.0,
         metadata=(("authorization", "Bearer x"),),
         payload=b"\x00\xff",
+        payloads=(b"\x01", b""),
         deposit_accounts=("a", "b"),
         server_pid=9,
     )
@@ -242,6 +244,12 @@ def test_load_specs_and_results_travel_as_json():
     result = LoadResult(10, 2.0, 1.0, 2.0, {"UNAVAILABLE": 1}, ok_amount=5, failed_calls={"UNAVAILABLE": 1})
     assert LoadResult.from_json(result.to_json()) == result
     assert result.calls_per_second == 5.0
+
+
+def test_several_payloads_are_sent_in_turn():
+    spec = LoadSpec("127.0.0.1:1", "/a.B/C", 4, 2, 0.5, 1.0, 10.0, payloads=(b"first", b"second"))
+    make = requests(spec)
+    assert [make() for _ in range(3)] == [(b"first", 0), (b"second", 0), (b"first", 0)]
 
 
 def test_every_figure_has_a_target_from_issue_9():

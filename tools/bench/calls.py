@@ -37,7 +37,10 @@ def load_specs(options: Options, seeded: Seeded, service: Served, echo: Served) 
         deadline=options.deadline,
         server_pid=service.pid,
     )
-    login = user_auth_pb2.LoginRequest(email=seeded.login_email, password=seeded.login_password)
+    logins = tuple(
+        user_auth_pb2.LoginRequest(email=email, password=seeded.login_password).SerializeToString()
+        for email in seeded.login_emails
+    )
     return {
         # The echo carries what GetMe carries: its token, and an answer of GetMe's size.
         names.ECHO: replace(
@@ -62,6 +65,6 @@ def load_specs(options: Options, seeded: Seeded, service: Served, echo: Served) 
             method=LOGIN,
             concurrency=options.login_concurrency,
             seconds=options.login_seconds,
-            payload=login.SerializeToString(),
+            payloads=logins,
         ),
     }

@@ -19,9 +19,11 @@ class LoadSpec:
     seconds: float
     deadline: float
     metadata: tuple[tuple[str, str], ...] = ()
-    # The same request bytes every call, or (deposit_accounts set) a new DepositRequest
-    # per call: a random one of these accounts, amount 1..1000, a new request_id.
+    # The same request bytes every call, or (payloads set) each of these in turn, or
+    # (deposit_accounts set) a new DepositRequest per call: a random one of these
+    # accounts, amount 1..1000, a new request_id.
     payload: bytes = b""
+    payloads: tuple[bytes, ...] = ()
     deposit_accounts: tuple[str, ...] = ()
     # Whose CPU to measure over the window: these processes and their descendants.
     server_pid: int = 0
@@ -29,12 +31,14 @@ class LoadSpec:
     def to_json(self) -> str:
         fields = asdict(self)
         fields["payload"] = base64.b64encode(self.payload).decode()
+        fields["payloads"] = [base64.b64encode(payload).decode() for payload in self.payloads]
         return json.dumps(fields)
 
     @classmethod
     def from_json(cls, text: str) -> LoadSpec:
         fields = json.loads(text)
         fields["payload"] = base64.b64decode(fields["payload"])
+        fields["payloads"] = tuple(base64.b64decode(payload) for payload in fields["payloads"])
         fields["metadata"] = tuple((key, value) for key, value in fields["metadata"])
         fields["deposit_accounts"] = tuple(fields["deposit_accounts"])
         return cls(**fields)

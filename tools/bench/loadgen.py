@@ -12,6 +12,7 @@ limit; the echo ceiling goes through the same generator, which keeps the ratio f
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import sys
@@ -33,6 +34,9 @@ Request = Callable[[], tuple[bytes, int]]
 
 def requests(spec: LoadSpec) -> Request:
     """What each call sends: (bytes, amount moved: 0 unless a deposit)."""
+    if spec.payloads:
+        turns = itertools.cycle(spec.payloads)
+        return lambda: (next(turns), 0)
     if not spec.deposit_accounts:
         return lambda: (spec.payload, 0)
     accounts = spec.deposit_accounts

@@ -5,7 +5,9 @@ written straight in SQL as the owner (as tests/support/identities.py does).
     accounts for pgbench       500 users ...-8000-1000000000NN and a hot one ...-100000000000
     the reader                 a `user` with a live session: GetMe, and GetBalance of itself
     the payer                  a `service` with a live session: every Deposit
-    the login user             verified, with a known password hashed at BCRYPT_ROUNDS
+    the login users            LOGIN_USERS verified users, one password hashed at BCRYPT_ROUNDS
+                               (taken in turn: a login limit counts password checks running
+                               per account, and people log in to accounts of their own)
 
 pgbench's accounts are a copy of the service's, in the same tables, so that the two never
 touch each other's rows (the hot-account check sees only the service's deposits); their
@@ -31,6 +33,7 @@ PGBENCH_BASE = 100_000_000_000
 # The service's cheapest cost: for the users nobody logs in as.
 _UNUSED_HASH = bcrypt.hashpw(b"never used", bcrypt.gensalt(4)).decode()
 TOKEN_TTL_SECONDS = 86400
+LOGIN_USERS = 32
 
 
 def numbered_user(number: int) -> str:
@@ -49,7 +52,7 @@ class Caller:
 class Seeded:
     reader: Caller
     payer: Caller
-    login_email: str
+    login_emails: tuple[str, ...]
     login_password: str
     jwt_secret: str
     bcrypt_rounds: int
@@ -79,18 +82,19 @@ def seed(owner_url: str, bcrypt_rounds: int) -> Seeded:
                 _numbered_accounts(connection, base)
             reader = _caller(connection, Role.USER)
             payer = _caller(connection, Role.SERVICE)
-            email = f"bench-login-{uuid.uuid4().hex[:12]}@example.com"
+            run = uuid.uuid4().hex[:12]
+            emails = tuple(f"bench-login-{run}-{n}@example.com" for n in range(LOGIN_USERS))
             connection.execute(
                 text(
                     "INSERT INTO users (email, password_hash, roles, email_verified)"
                     " VALUES (:email, :hash, '{user}', true)"
                 ),
-                {"email": email, "hash": login_hash},
+                [{"email": email, "hash": login_hash} for email in emails],
             )
             connection.execute(text("ANALYZE"))
     finally:
         engine.dispose()
-    return Seeded(reader, payer, email, password, secrets.token_urlsafe(48), bcrypt_rounds)
+    return Seeded(reader, payer, emails, password, secrets.token_urlsafe(48), bcrypt_rounds)
 
 
 def _numbered_accounts(connection: Connection, base: int) -> None:

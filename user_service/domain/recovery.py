@@ -75,14 +75,14 @@ class RecoveryHandler:
 
     def change_password(self, principal: Principal, current_password: str, new_password: str) -> None:
         require(current_password=current_password, new_password=new_password)
-        account, address = str(principal.user_id), client_address()
-        self._limits.check_failures(account, address)
-        user = self._transactions.run(lambda uow: uow.users.credentials_of(principal.user_id))
-        if user is None:
-            raise Unauthenticated("TOKEN_REVOKED", "the session of this access token has ended")
-        old_hash = user.password_hash or ""
-        if not self._passwords.verify(current_password, old_hash):
-            self._limits.count_failure(account, address)
+        with self._limits.password_attempt(str(principal.user_id), client_address()) as attempt:
+            user = self._transactions.run(lambda uow: uow.users.credentials_of(principal.user_id))
+            if user is None:
+                raise Unauthenticated("TOKEN_REVOKED", "the session of this access token has ended")
+            old_hash = user.password_hash or ""
+            if not self._passwords.verify(current_password, old_hash):
+                attempt.failed()
+        if attempt.wrong:
             self._record(AuditEvent("user.password_change", FAILURE, principal.user_id, principal.user_id))
             raise Unauthenticated("INVALID_CREDENTIALS", "the current password is wrong")
         check_password(new_password, "new_password", known=[user.user.email, user.user.full_name])

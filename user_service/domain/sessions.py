@@ -80,12 +80,13 @@ class SessionsHandler:
         except InvalidArgument:
             email = email.strip().lower()  # no such user can exist: it fails like an unknown one
             well_formed = False
-        self._limits.check_failures(email, address)
-        # A malformed address is not looked up: it may hold what the database refuses (NUL).
-        found = self._transactions.run(lambda uow: uow.users.credentials(email)) if well_formed else None
-        matches = self._passwords.verify(password, (found and found.password_hash) or self._stand_in_hash)
-        if found is None or not matches or not found.user.is_active:
-            self._limits.count_failure(email, address)
+        with self._limits.password_attempt(email, address) as attempt:
+            # A malformed address is not looked up: it may hold what the database refuses (NUL).
+            found = self._transactions.run(lambda uow: uow.users.credentials(email)) if well_formed else None
+            matches = self._passwords.verify(password, (found and found.password_hash) or self._stand_in_hash)
+            if found is None or not matches or not found.user.is_active:
+                attempt.failed()
+        if found is None or attempt.wrong:
             self._audit_failure(found, "unknown email" if found is None else "wrong password or inactive")
             raise _wrong_credentials()
         user = found.user

@@ -155,8 +155,10 @@ class UserAuthServicer:
         password or an inactive user, alike; FAILED_PRECONDITION
         (EMAIL_NOT_VERIFIED) when verification is required and missing, told only
         once the password was right; RESOURCE_EXHAUSTED (TOO_MANY_ATTEMPTS, with a
-        RetryInfo) after repeated failures for the email or from the address, or
-        (PASSWORD_CHECKS_BUSY) when too many password checks run at once.
+        RetryInfo) after repeated failures for the email or from the address (checks
+        still running count as failures until they end, so that guesses sent at once
+        get no more checks than the limit), or (PASSWORD_CHECKS_BUSY) when too many
+        password checks run at once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
