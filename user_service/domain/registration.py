@@ -84,9 +84,13 @@ class RegistrationHandler:
 
         def queue(uow: SqlUnitOfWork) -> None:
             found = uow.users.credentials(email)
+            # A row either way, as ForgotPassword does (domain/recovery.py): the time of
+            # the answer does not tell whether the address is known.
+            to = None
             if found is not None and found.user.is_active and not found.user.email_verified:
-                uow.outbox.enqueue(found.user.id, EmailKind.VERIFICATION)
-                uow.commit()
+                to = found.user.id
+            uow.outbox.enqueue(to, EmailKind.VERIFICATION)
+            uow.commit()
 
         self._transactions.run(queue)
 

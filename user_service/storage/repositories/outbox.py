@@ -35,7 +35,8 @@ class OutboxRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def enqueue(self, user_id: uuid.UUID, kind: str) -> None:
+    def enqueue(self, user_id: uuid.UUID | None, kind: str) -> None:
+        """An email to send to the user (None: to no one; the dispatcher drops it)."""
         self._session.execute(insert(EmailOutboxRow).values(user_id=user_id, kind=kind))
 
     def claim(self, limit: int, lease: timedelta, max_attempts: int) -> list[OutboxItem]:
