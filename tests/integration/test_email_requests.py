@@ -5,6 +5,7 @@ tell whether an address has an account. The dispatcher drops the rows of no one'
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -90,7 +91,7 @@ def test_resending_verification_costs_the_same_whoever_the_address_is(service_en
     verified = make_identity(engine).email
 
     sent = [
-        statements_of(service_engine, lambda email=email: registration.resend_verification(email))
+        statements_of(service_engine, functools.partial(registration.resend_verification, email))
         for email in (unverified, verified, new_email())
     ]
 
