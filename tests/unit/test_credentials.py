@@ -15,6 +15,8 @@ from user_service.domain.errors import InvalidArgument
     [
         ("Alice@Example.COM", "alice@example.com"),
         ("  bob.smith+tag@mail.example.org \n", "bob.smith+tag@mail.example.org"),
+        ("o'brien_{x}=y@sub-domain.example.com", "o'brien_{x}=y@sub-domain.example.com"),
+        ("José@Exämple.Com", "josé@exämple.com"),
     ],
 )
 def test_emails_are_trimmed_and_lower_cased(raw, normalized):
@@ -32,6 +34,15 @@ def test_emails_are_trimmed_and_lower_cased(raw, normalized):
         "a b@example.com",
         "a@b@c.com",
         "alice@example.",
+        # What a To header reads as other recipients or a display name:
+        "x,victim@example.com",
+        "x;victim@example.com",
+        "group:victim@example.com",
+        "x<victim@example.com>",
+        '"x"victim@example.com',
+        "x(comment)@example.com",
+        "alice@exam,ple.com",
+        "alice..smith@example.com",
     ],
 )
 def test_malformed_emails_are_invalid_email(raw):
@@ -113,7 +124,17 @@ def test_long_names_and_control_characters_are_refused(name):
     assert refused.value.reason == "INVALID_FULL_NAME"
 
 
-@pytest.mark.parametrize("raw", ["a\x00@example.com", "a@exa\x00mple.com", "a\x7f@example.com"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "a\x00@example.com",
+        "a@exa\x00mple.com",
+        "a\x7f@example.com",
+        "a\u200b@example.com",  # zero-width space
+        "a\u2028b@example.com",  # line separator
+        "a@example\u00a0.com",  # no-break space
+    ],
+)
 def test_emails_with_control_characters_are_invalid(raw):
     with pytest.raises(InvalidArgument):
         normalize_email(raw)

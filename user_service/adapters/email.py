@@ -67,7 +67,7 @@ class SmtpSender:
                     smtp.starttls(context=ssl.create_default_context())
                 if self._username:
                     smtp.login(self._username, self._password)
-                smtp.send_message(mime)
+                smtp.send_message(mime, to_addrs=[message.to])  # the one recipient, whatever the header says
         except (OSError, smtplib.SMTPException) as error:
             raise EmailFailed(f"SMTP: {type(error).__name__}") from None
 

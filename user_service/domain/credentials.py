@@ -9,6 +9,7 @@ told the user's own email and name) — no rules about which characters to use.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from zxcvbn import zxcvbn
@@ -21,13 +22,23 @@ MIN_PASSWORD_SCORE = 2  # zxcvbn: 0-1 "too guessable" (fewer than about a millio
 MAX_EMAIL_LENGTH = 254
 MAX_FULL_NAME_LENGTH = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s.\x00-\x1f\x7f]+(\.[^@\s.\x00-\x1f\x7f]+)+")
+# An address as mail headers read it whole: the local part in RFC 5322's dot-atom letters
+# (no comma, angle bracket, colon, semicolon, quote or parenthesis, which a To header would
+# read as more addresses or a display name), the domain in labels of letters, digits and
+# hyphens; past ASCII, letters of any script (RFC 6531's internationalized addresses).
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~\u00a1-\uffff-]+"
+_LABEL = r"[a-z0-9\u00a1-\uffff-]+"
+_EMAIL = re.compile(rf"{_ATOM}(\.{_ATOM})*@{_LABEL}(\.{_LABEL})+")
 
 
 def normalize_email(raw: str, field: str = "email") -> str:
     """The address trimmed and lower-cased; INVALID_EMAIL unless it looks like one."""
     email = raw.strip().lower()
-    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email):
+    if (
+        len(email) > MAX_EMAIL_LENGTH
+        or not _EMAIL.fullmatch(email)
+        or any(unicodedata.category(c)[0] in "CZ" for c in email)  # spaces, invisible, controls
+    ):
         raise InvalidArgument(FieldViolation(field, "must be an email address", "INVALID_EMAIL"))
     return email
 
