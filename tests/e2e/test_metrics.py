@@ -196,6 +196,8 @@ def test_several_server_processes_share_the_port_and_add_up_their_metrics(servic
     port = free_port()
     with start_service(settings, port, tmp_path / "server.log") as server:
         wait_for_health(server.channel, SERVING)
+        # Both listen before the connections are made (the first to serve answers health).
+        wait_until(lambda: server.output().count("serving gRPC on port") == 2)
         identity = make_identity(engine)
         channels = [
             grpc.insecure_channel(f"127.0.0.1:{port}", options=[("test.channel", n)]) for n in range(16)
