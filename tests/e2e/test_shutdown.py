@@ -36,18 +36,23 @@ def drain(statuses: queue.Queue[int]) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_drains_the_server(service_database_url, tmp_path, signum):
+def slow_server(database_url: str, tmp_path, **settings: str) -> ServerProcess:
+    """The service with test.Slow/Sleep (tests/support/slow_server.py), 20 s of grace."""
     port = free_port()
     env = service_env(
-        DATABASE_URL=service_database_url,
+        DATABASE_URL=database_url,
         JWT_SECRET=TEST_JWT_SECRET,
         GRPC_PORT=str(port),
         SHUTDOWN_GRACE_SECONDS="20",
-        # The database check runs often: it must not turn health back to SERVING.
-        HEALTH_CHECK_INTERVAL_SECONDS="0.05",
+        **settings,
     )
-    with ServerProcess(["-m", "tests.support.slow_server"], env, port, tmp_path / "server.log") as server:
+    return ServerProcess(["-m", "tests.support.slow_server"], env, port, tmp_path / "server.log")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_drains_the_server(service_database_url, tmp_path, signum):
+    # The database check runs often: it must not turn health back to SERVING.
+    with slow_server(service_database_url, tmp_path, HEALTH_CHECK_INTERVAL_SECONDS="0.05") as server:
         wait_for_health(server.channel, SERVING)
         statuses: queue.Queue[int] = queue.Queue()
         watch = health_pb2_grpc.HealthStub(server.channel).Watch(health_pb2.HealthCheckRequest(service=""))
@@ -60,7 +65,10 @@ def test_a_signal_drains_the_server(service_database_url, tmp_path, signum):
 
         assert statuses.get(timeout=5) == NOT_SERVING
         server.wait_for_output("refusing new calls")
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as fresh, pytest.raises(grpc.RpcError) as refused:
+        with (
+            grpc.insecure_channel(f"127.0.0.1:{server.port}") as fresh,
+            pytest.raises(grpc.RpcError) as refused,
+        ):
             raw_method(fresh, "/test.Slow/Sleep")(b"0", timeout=5)
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
         assert in_flight.result() == b"slept 2.0 s"
@@ -104,14 +112,7 @@ def test_the_calls_refused_after_the_signal_say_shutting_down(service_database_u
     """Calls that keep coming on a connected channel after SIGTERM are refused by the
     application (UNAVAILABLE with SHUTTING_DOWN, which clients retry elsewhere), not by gRPC
     stopping under them (CANCELLED, or UNAVAILABLE with nothing to say)."""
-    port = free_port()
-    env = service_env(
-        DATABASE_URL=service_database_url,
-        JWT_SECRET=TEST_JWT_SECRET,
-        GRPC_PORT=str(port),
-        SHUTDOWN_GRACE_SECONDS="20",
-    )
-    with ServerProcess(["-m", "tests.support.slow_server"], env, port, tmp_path / "server.log") as server:
+    with slow_server(service_database_url, tmp_path) as server:
         wait_for_health(server.channel, SERVING)
         sleep = raw_method(server.channel, "/test.Slow/Sleep")
         assert sleep(b"0", timeout=5) == b"slept 0.0 s"
