@@ -10,9 +10,11 @@ from dataclasses import dataclass
 import pytest
 from google.protobuf.descriptor import EnumDescriptor
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from user_service.domain.model import Role
+from user_service.storage.repositories.audit import erase_addresses_statement
 from userservice.v1 import user_pb2
 
 
@@ -320,3 +322,17 @@ def test_roles_are_one_list_the_domain_the_schema_and_the_contract_agree_on(engi
 
 def test_the_outbox_knows_its_kinds(engine):
     refused(engine, "ck_email_outbox_known_kind", execute, "INSERT INTO email_outbox (kind) VALUES ('spam')")
+
+
+def test_erasing_a_deleted_users_addresses_reads_the_trail_by_index(engine):
+    """DeleteUser erases addresses while it holds the user's account row: a scan of the
+    whole audit trail there would keep the user's money calls waiting on that lock."""
+    statement = erase_addresses_statement(uuid.uuid4()).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    with engine.connect() as connection:
+        connection.execute(text("SET LOCAL enable_seqscan = off"))  # a small table: ask for the best
+        plan = "\n".join(connection.execute(text(f"EXPLAIN {statement}")).scalars())
+
+    assert "Seq Scan" not in plan, plan
+    assert "ix_audit_events_actor_user_id" in plan, plan

@@ -49,6 +49,7 @@ class AuditEventRow(Base):
     __table_args__ = (
         CheckConstraint(one_of("outcome", AUDIT_OUTCOMES), name="known_outcome"),
         Index(None, "subject_user_id", "create_time"),
+        Index(None, "actor_user_id"),  # erasing a deleted user's addresses
         Index(None, "create_time"),
     )
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     FromClause,
     Insert,
     Text,
+    Update,
     Uuid,
     and_,
     func,
@@ -51,17 +52,23 @@ class AuditRepository:
 
     def erase_addresses(self, user_id: uuid.UUID) -> None:
         """Forget where a deleted user acted from: the one change the trail allows."""
-        self._session.execute(
-            update(AuditEventRow)
-            .where(
-                AuditEventRow.client_address.is_not(None),
-                or_(
-                    AuditEventRow.actor_user_id == user_id,
-                    and_(AuditEventRow.subject_user_id == user_id, AuditEventRow.actor_user_id.is_(None)),
-                ),
-            )
-            .values(client_address=None)
+        self._session.execute(erase_addresses_statement(user_id))
+
+
+def erase_addresses_statement(user_id: uuid.UUID) -> Update:
+    """The events the user acted in, or was the subject of with no actor (a failed login's):
+    found by index, since the deletion holds the user's account row locked meanwhile."""
+    return (
+        update(AuditEventRow)
+        .where(
+            AuditEventRow.client_address.is_not(None),
+            or_(
+                AuditEventRow.actor_user_id == user_id,
+                and_(AuditEventRow.subject_user_id == user_id, AuditEventRow.actor_user_id.is_(None)),
+            ),
         )
+        .values(client_address=None)
+    )
 
 
 def audit_insert(event: AuditEvent, source: FromClause, **details_from_source: ColumnElement[Any]) -> Insert:
