@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from user_service.domain.money import DEFAULT_CURRENCY, Account, Balance
 from user_service.storage.models import AccountRow, HoldRow
-from user_service.storage.repositories.money_rows import ACCOUNTS, HOLDS, LockedAccount
+from user_service.storage.repositories.money_rows import ACCOUNTS, BALANCE_COLUMNS, HOLDS, LockedAccount
 from user_service.storage.statements import Statement
 
 OPEN = ACCOUNTS.c.close_time.is_(None)
@@ -103,15 +103,7 @@ def is_account(account: Account) -> ColumnElement[bool]:
 
 
 def _locked() -> Select[Any]:
-    return select(
-        ACCOUNTS.c.id,
-        ACCOUNTS.c.user_id,
-        ACCOUNTS.c.currency,
-        ACCOUNTS.c.available,
-        ACCOUNTS.c.held,
-        ACCOUNTS.c.update_time,
-        OPEN.label("live"),
-    ).with_for_update()
+    return select(*BALANCE_COLUMNS, OPEN.label("live")).with_for_update()
 
 
 def _locked_account(row: Any) -> LockedAccount:

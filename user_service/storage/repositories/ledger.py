@@ -23,6 +23,7 @@ from user_service.storage.repositories import money_rows
 from user_service.storage.repositories.audit import audit_insert
 from user_service.storage.repositories.money_rows import (
     ACCOUNTS,
+    BALANCE_COLUMNS,
     LEDGER,
     REQUEST_INDEXES,
     DuplicateRequest,
@@ -152,14 +153,16 @@ class LedgerRepository:
         """Both balances and both legs (sharing a new transfer_id) in one statement, on two
         accounts this transaction has locked; the credit carries the payer's request_id."""
         is_payer = ACCOUNTS.c.id == payer.id
-        moved = _returning_balance(
+        moved = (
             update(ACCOUNTS)
             .where(ACCOUNTS.c.id.in_([payer.id, payee.id]))
             .values(
                 available=ACCOUNTS.c.available + case((is_payer, -amount), else_=amount),
                 update_time=func.now(),
             )
-        ).cte("moved")
+            .returning(*BALANCE_COLUMNS)
+            .cte("moved")
+        )
         paying = moved.c.id == payer.id
         legs = (
             insert(LEDGER)
@@ -198,14 +201,3 @@ class LedgerRepository:
             money_rows.transaction(into, payee.user_id, payee.currency, payer.user_id),
             money_rows.balance(out),
         )
-
-
-def _returning_balance(statement: Any) -> Any:
-    return statement.returning(
-        ACCOUNTS.c.id,
-        ACCOUNTS.c.user_id,
-        ACCOUNTS.c.currency,
-        ACCOUNTS.c.available,
-        ACCOUNTS.c.held,
-        ACCOUNTS.c.update_time,
-    )

@@ -26,6 +26,15 @@ ACCOUNTS = Base.metadata.tables["accounts"]
 LEDGER = Base.metadata.tables["ledger_transactions"]
 HOLDS = Base.metadata.tables["holds"]
 AUDIT_EVENTS = Base.metadata.tables["audit_events"]
+# An account row's id and what `balance` reads of it.
+BALANCE_COLUMNS = (
+    ACCOUNTS.c.id,
+    ACCOUNTS.c.user_id,
+    ACCOUNTS.c.currency,
+    ACCOUNTS.c.available,
+    ACCOUNTS.c.held,
+    ACCOUNTS.c.update_time,
+)
 
 # The unique indexes that make a request_id name one call per account.
 LEDGER_REQUEST_INDEX = "uq_ledger_transactions_account_id_request_id"
