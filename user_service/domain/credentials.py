@@ -16,6 +16,7 @@ from zxcvbn import zxcvbn
 
 from user_service.adapters.passwords import MAX_PASSWORD_BYTES, fits
 from user_service.domain.errors import FieldViolation, InvalidArgument
+from user_service.domain.validation import Violations
 
 MIN_PASSWORD_CHARACTERS = 8
 MIN_PASSWORD_SCORE = 2  # zxcvbn: 0-1 "too guessable" (fewer than about a million guesses)
@@ -83,3 +84,12 @@ def check_password(password: str, field: str = "password", known: Sequence[str] 
     problem = password_problem(password, known)
     if problem is not None:
         raise InvalidArgument(FieldViolation(field, problem, "WEAK_PASSWORD"))
+
+
+def check_new_user(found: Violations, email: str, password: str, full_name: str) -> tuple[str, str]:
+    """A new user's email and name, normalized; what is wrong with them or with the password
+    (too weak, or made of the email or the name) is added to `found`."""
+    email = found.check(normalize_email, email, default=email)
+    full_name = found.check(clean_full_name, full_name, default=full_name)
+    found.check(check_password, password, known=[email, full_name], default=None)
+    return email, full_name

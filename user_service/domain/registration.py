@@ -11,13 +11,13 @@ from __future__ import annotations
 from user_service.adapters.passwords import PasswordHasher
 from user_service.caller import client_address
 from user_service.domain.audit import AuditEvent
-from user_service.domain.credentials import check_password, clean_full_name, normalize_email
-from user_service.domain.errors import EmailAlreadyRegistered, FieldViolation, InvalidArgument
+from user_service.domain.credentials import check_new_user, normalize_email
+from user_service.domain.errors import FieldViolation, InvalidArgument
 from user_service.domain.model import EmailKind, Role, User
 from user_service.domain.opaque_tokens import digest
 from user_service.domain.rate_limits import RateLimits
+from user_service.domain.users import add_user
 from user_service.domain.validation import Violations, require
-from user_service.storage.errors import UniqueViolation
 from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
 
 
@@ -32,24 +32,21 @@ class RegistrationHandler:
         self._limits = limits
 
     def register(self, email: str, password: str, full_name: str) -> User:
-        email, full_name = _valid_registration(email, password, full_name)
+        found = Violations()
+        email, full_name = check_new_user(found, email, password, full_name)
+        found.raise_any()
         self._limits.take_email_request(email, client_address())
         password_hash = self._passwords.hash(password)
 
         def create(uow: SqlUnitOfWork) -> User:
-            if uow.users.email_taken(email):
-                raise EmailAlreadyRegistered()
-            try:
-                user = uow.users.add(
-                    email=email,
-                    full_name=full_name,
-                    password_hash=password_hash,
-                    roles=[Role.USER],
-                    verified=False,
-                )
-            except UniqueViolation:  # registered by a concurrent call since the check above
-                raise EmailAlreadyRegistered() from None
-            uow.accounts.open(user.id)
+            user = add_user(
+                uow,
+                email=email,
+                full_name=full_name,
+                password_hash=password_hash,
+                roles=[Role.USER],
+                verified=False,
+            )
             uow.outbox.enqueue(user.id, EmailKind.VERIFICATION)
             uow.audit.add(AuditEvent("user.register", actor_user_id=user.id, subject_user_id=user.id))
             uow.commit()
@@ -93,13 +90,3 @@ class RegistrationHandler:
             uow.commit()
 
         self._transactions.run(queue)
-
-
-def _valid_registration(email: str, password: str, full_name: str) -> tuple[str, str]:
-    """The normalized email and name; INVALID_ARGUMENT listing every bad field at once."""
-    found = Violations()
-    email = found.check(normalize_email, email, default=email)
-    full_name = found.check(clean_full_name, full_name, default=full_name)
-    found.check(check_password, password, known=[email, full_name], default=None)
-    found.raise_any()
-    return email, full_name

@@ -18,7 +18,7 @@ from user_service.adapters.session_cache import SessionCache
 from user_service.caller import client_address
 from user_service.domain import page_tokens
 from user_service.domain.audit import AuditEvent
-from user_service.domain.credentials import check_password, clean_full_name, normalize_email
+from user_service.domain.credentials import check_new_user, clean_full_name, normalize_email
 from user_service.domain.errors import (
     EmailAlreadyRegistered,
     FailedPrecondition,
@@ -38,6 +38,28 @@ from user_service.storage.statements import Statements
 from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
 
 UPDATABLE = ("full_name", "email")
+
+
+def add_user(
+    uow: SqlUnitOfWork,
+    *,
+    email: str,
+    full_name: str,
+    password_hash: str,
+    roles: Sequence[Role],
+    verified: bool,
+) -> User:
+    """A new user and its balance account; EMAIL_ALREADY_REGISTERED when the email is taken."""
+    if uow.users.email_taken(email):
+        raise EmailAlreadyRegistered()
+    try:
+        user = uow.users.add(
+            email=email, full_name=full_name, password_hash=password_hash, roles=roles, verified=verified
+        )
+    except UniqueViolation:  # registered by a concurrent call since the check above
+        raise EmailAlreadyRegistered() from None
+    uow.accounts.open(user.id)
+    return user
 
 
 def _not_found() -> NotFound:
@@ -67,28 +89,21 @@ class UsersHandler:
     ) -> User:
         """A new active user with its balance account, in one transaction (create-user)."""
         found = Violations()
-        email = found.check(normalize_email, email, default=email)
-        full_name = found.check(clean_full_name, full_name, default=full_name)
-        found.check(check_password, password, known=[email, full_name], default=None)
+        email, full_name = check_new_user(found, email, password, full_name)
         if not roles:
             found.add("roles", "must name at least one role", "INVALID_ROLE")
         found.raise_any()
         password_hash = self._passwords.hash(password)
 
         def create(uow: SqlUnitOfWork) -> User:
-            if uow.users.email_taken(email):
-                raise EmailAlreadyRegistered()
-            try:
-                user = uow.users.add(
-                    email=email,
-                    full_name=full_name,
-                    password_hash=password_hash,
-                    roles=roles,
-                    verified=verified,
-                )
-            except UniqueViolation:  # registered by a concurrent call since the check above
-                raise EmailAlreadyRegistered() from None
-            uow.accounts.open(user.id)
+            user = add_user(
+                uow,
+                email=email,
+                full_name=full_name,
+                password_hash=password_hash,
+                roles=roles,
+                verified=verified,
+            )
             uow.audit.add(
                 AuditEvent("user.create", subject_user_id=user.id, details={"roles": ",".join(roles)})
             )
