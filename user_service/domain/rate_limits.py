@@ -68,14 +68,10 @@ class RateLimits:
         self._counters = counters
         self._limits = limits
 
-    def check_failures(self, account: str | None, address: str | None) -> None:
-        """TOO_MANY_ATTEMPTS when the account or the address failed too often lately."""
-        keys = [_address("failures", address)]
-        caps = [self._limits.failures_per_address]
-        if account is not None:
-            keys.append(_account("failures", account))
-            caps.append(self._limits.failures_per_account)
-        self._refuse_past(keys, caps)
+    def check_failures(self, address: str | None) -> None:
+        """TOO_MANY_ATTEMPTS when the address failed too often lately (guessed tokens; a
+        password check goes through `password_attempt`, which counts the account too)."""
+        self._refuse_past([_address("failures", address)], [self._limits.failures_per_address])
 
     @contextmanager
     def password_attempt(self, account: str, address: str | None) -> Iterator[PasswordAttempt]:
@@ -98,15 +94,13 @@ class RateLimits:
             attempt = PasswordAttempt()
             yield attempt
             if attempt.wrong:
-                self.count_failure(account, address)
+                self._counters.hit(keys, self._limits.window_seconds)
         finally:
             self._counters.leave(running_keys)
 
-    def count_failure(self, account: str | None, address: str | None) -> None:
-        keys = [_address("failures", address)]
-        if account is not None:
-            keys.append(_account("failures", account))
-        self._counters.hit(keys, self._limits.window_seconds)
+    def count_failure(self, address: str | None) -> None:
+        """One more failure from the address (an unknown token)."""
+        self._counters.hit([_address("failures", address)], self._limits.window_seconds)
 
     def take_email_request(self, email: str, address: str | None) -> None:
         """Count a request that sends email, or refuse it with TOO_MANY_ATTEMPTS."""

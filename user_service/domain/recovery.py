@@ -127,14 +127,14 @@ class RecoveryHandler:
     def reset_password(self, token: str, new_password: str) -> None:
         require(token=token, new_password=new_password)
         address = client_address()
-        self._limits.check_failures(None, address)
+        self._limits.check_failures(address)
         found = Violations()
         claims = self._reset_tokens.read(token)
         if claims is None:
             found.add("token", "is unknown, used or expired", "INVALID_TOKEN")
         found.check(check_password, new_password, "new_password", default=None)
         if claims is None:
-            self._limits.count_failure(None, address)
+            self._limits.count_failure(address)
         found.raise_any()
         assert claims is not None
         user_id, fingerprint = claims
@@ -159,7 +159,7 @@ class RecoveryHandler:
 
         ended = self._transactions.run(reset)
         if ended is None:
-            self._limits.count_failure(None, address)
+            self._limits.count_failure(address)
             raise InvalidArgument(FieldViolation("token", "is unknown, used or expired", "INVALID_TOKEN"))
         self._cache.revoke([str(session_id) for session_id in ended], self._token_ttl)
 

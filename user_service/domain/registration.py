@@ -57,7 +57,7 @@ class RegistrationHandler:
     def verify_email(self, token: str) -> User:
         require(token=token)
         address = client_address()
-        self._limits.check_failures(None, address)
+        self._limits.check_failures(address)
 
         def verify(uow: SqlUnitOfWork) -> User | None:
             spent = uow.tokens.consume(digest(token), EmailKind.VERIFICATION)
@@ -70,7 +70,7 @@ class RegistrationHandler:
 
         user = self._transactions.run(verify)
         if user is None:
-            self._limits.count_failure(None, address)
+            self._limits.count_failure(address)
             raise _invalid_token()
         return user
 

@@ -109,7 +109,7 @@ class SessionsHandler:
     def refresh(self, refresh_token: str) -> IssuedTokens:
         require(refresh_token=refresh_token)
         address = client_address()
-        self._limits.check_failures(None, address)
+        self._limits.check_failures(address)
         new_refresh_token, new_digest = new_token()
 
         def rotate(uow: SqlUnitOfWork) -> tuple[str, User | None, uuid.UUID | None]:
@@ -141,7 +141,7 @@ class SessionsHandler:
                 "REFRESH_TOKEN_REUSED", "this refresh token was used before: the session has ended"
             )
         if user is None or session_id is None:
-            self._limits.count_failure(None, address)
+            self._limits.count_failure(address)
             raise _bad_refresh_token()
         return self._issue(user, session_id, new_refresh_token)
 
