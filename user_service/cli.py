@@ -45,7 +45,7 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     roles = [Role(role) for role in args.role or [Role.USER]]
     with open_database(settings) as database:
         handler = UsersHandler(
-            database.transactions, database.statements, BcryptHasher(settings.bcrypt_rounds)
+            database.transactions, database.loop_statements, BcryptHasher(settings.bcrypt_rounds)
         )
         try:
             user = handler.create_user(args.email, password, roles, full_name=args.full_name, verified=True)

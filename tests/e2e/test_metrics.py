@@ -141,7 +141,7 @@ def test_log_lines_carry_the_callers_user_id(measured, engine):
     client = Caller(measured.channel, token=identity.token)
 
     _, call = client.stub.GetMe.with_call(user_auth_pb2.GetMeRequest(), metadata=client.metadata())
-    request_id = dict(call.initial_metadata())["x-request-id"]
+    request_id = dict(call.trailing_metadata())["x-request-id"]
     measured.wait_for_output(request_id)
 
     lines = [json.loads(line) for line in measured.output().splitlines() if request_id in line]

@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 
 from tests.support.databases import as_role, login_role, temporary_database
 from tests.support.server_process import TEST_JWT_SECRET, service_env
-from user_service.storage.database import SessionLimits, make_engine
+from user_service.storage.database import make_engine
+from user_service.storage.session_limits import SessionLimits
 
 
 @pytest.fixture

@@ -37,7 +37,8 @@ from tests.support.redis_server import RedisServer
 from tests.support.server_process import TEST_JWT_SECRET, ServerProcess, service_env, start_service
 from tests.support.statuses import status_details
 from user_service.domain.reconciliation import reconcile
-from user_service.storage.database import SessionLimits, make_engine, session_factory
+from user_service.storage.database import make_engine, session_factory
+from user_service.storage.session_limits import SessionLimits
 from user_service.storage.unit_of_work import Transactions
 from userservice.v1 import balance_pb2, balance_pb2_grpc, user_auth_pb2, user_auth_pb2_grpc
 

@@ -76,7 +76,7 @@ def call(stub, rpc: str, who: Identity, amount: int = 0, timeout: float = 30) ->
             reason = status_details(error)["ErrorInfo"].reason
         except (AssertionError, KeyError):
             reason = ""
-    reached = any(key == "x-request-id" for key, _ in answer.initial_metadata() or ())
+    reached = any(key == "x-request-id" for key, _ in answer.trailing_metadata() or ())
     return Call(rpc, who.user_id, amount, request_id, started, time.monotonic(), code, reached, reason)
 
 

@@ -20,7 +20,7 @@ from tests.support.network import free_port
 from tests.support.probe import Probe, behave
 from tests.support.statuses import status_details
 from user_service import deadlines
-from user_service.storage.database import SessionLimits, make_engine, session_factory
+from user_service.storage.database import make_engine, session_factory
 from user_service.storage.errors import (
     DatabaseBusy,
     DatabaseTimeout,
@@ -28,6 +28,7 @@ from user_service.storage.errors import (
     TransactionConflict,
     ValueOutOfRange,
 )
+from user_service.storage.session_limits import SessionLimits
 from user_service.storage.statements import Statement, Statements
 from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
 

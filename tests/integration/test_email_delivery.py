@@ -27,7 +27,8 @@ from tests.support.smtp import SmtpSink
 from user_service.config import load_settings
 from user_service.domain.emails import EmailDispatcher
 from user_service.server.wiring import email_dispatcher
-from user_service.storage.database import SessionLimits, make_engine, open_database, session_factory
+from user_service.storage.database import make_engine, open_database, session_factory
+from user_service.storage.session_limits import SessionLimits
 from user_service.storage.unit_of_work import Transactions
 
 PUBLIC_BASE_URL = "https://accounts.example.test"

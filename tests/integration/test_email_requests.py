@@ -21,7 +21,8 @@ from user_service.adapters.session_cache import LocalSessionCache
 from user_service.domain.rate_limits import Limits, RateLimits
 from user_service.domain.recovery import RecoveryHandler, ResetTokens
 from user_service.domain.registration import RegistrationHandler
-from user_service.storage.database import SessionLimits, make_engine, session_factory
+from user_service.storage.database import make_engine, session_factory
+from user_service.storage.session_limits import SessionLimits
 from user_service.storage.unit_of_work import Transactions
 
 

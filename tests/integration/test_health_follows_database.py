@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import grpc
 
+from tests.support.loop_thread import LoopThread
 from tests.support.network import NOT_SERVING, SERVING, free_port, wait_for_health
 from tests.support.postgres_cluster import PostgresCluster
 from tests.support.server_process import TEST_JWT_SECRET
@@ -29,8 +30,8 @@ def test_health_follows_the_database(tmp_path):
                 "DATA_DIR": str(tmp_path),
             }
         )
-        with open_database(settings) as database:
-            running = start_server(settings, database)
+        with open_database(settings) as database, LoopThread() as loop:
+            running = loop.run(start_server(settings, database))
             channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
             try:
                 wait_for_health(channel, SERVING, ALL)
@@ -42,4 +43,4 @@ def test_health_follows_the_database(tmp_path):
                 wait_for_health(channel, SERVING, ALL)
             finally:
                 channel.close()
-                running.stop(grace_seconds=0)
+                loop.run(running.stop(grace_seconds=0))

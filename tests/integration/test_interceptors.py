@@ -3,6 +3,7 @@ ids, access policies and bearer tokens (test.Probe, tests/support/probe.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -10,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -151,8 +153,8 @@ def test_a_not_implemented_error_inside_a_real_rpc_is_a_bug(probe, caplog):
 
 
 def test_a_call_aborted_with_its_own_status_keeps_it(probe, caplog):
-    def abort(context: grpc.ServicerContext) -> bytes:
-        context.abort(grpc.StatusCode.PERMISSION_DENIED, "aborted by the handler itself")
+    async def abort(context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+        await context.abort(grpc.StatusCode.PERMISSION_DENIED, "aborted by the handler itself")
         raise AssertionError("abort returns only by raising")
 
     with caplog.at_level(logging.ERROR), pytest.raises(grpc.RpcError) as failed:
@@ -173,7 +175,7 @@ def test_the_callers_request_id_is_used_and_sent_back(probe):
     )
 
     assert answer == b"order-42:attempt-1"
-    assert ("x-request-id", "order-42:attempt-1") in call.initial_metadata()
+    assert ("x-request-id", "order-42:attempt-1") in call.trailing_metadata()
 
 
 @pytest.mark.parametrize("sent", [None, "has spaces", "x" * 200])
@@ -183,7 +185,7 @@ def test_a_missing_or_unusable_request_id_is_replaced_by_a_new_one(probe, sent):
     )
 
     assert re.fullmatch(rb"[0-9a-f]{32}", answer)
-    assert ("x-request-id", answer.decode()) in call.initial_metadata()
+    assert ("x-request-id", answer.decode()) in call.trailing_metadata()
 
 
 def test_each_call_is_logged_with_method_and_code(probe, caplog):
@@ -294,7 +296,7 @@ def test_once_the_drain_begins_new_calls_are_refused_while_running_ones_finish()
     drain = Drain()
     started, release = threading.Event(), threading.Event()
 
-    def slow(_context: grpc.ServicerContext) -> bytes:
+    def slow(_context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
         started.set()
         release.wait(10)
         return b"finished"
@@ -317,7 +319,7 @@ def test_once_the_drain_begins_new_calls_are_refused_while_running_ones_finish()
 def test_the_drain_waits_for_refusals_to_stop_or_for_its_limit():
     drain = Drain()
     drain.begin()
-    assert drain.wait_until_quiet(quiet_seconds=0.05, at_most_seconds=30) >= 0.05
+    assert asyncio.run(drain.wait_until_quiet(quiet_seconds=0.05, at_most_seconds=30)) >= 0.05
 
     refusing = threading.Event()
 
@@ -330,7 +332,7 @@ def test_the_drain_waits_for_refusals_to_stop_or_for_its_limit():
     caller = threading.Thread(target=keep_coming)
     caller.start()
     try:
-        assert drain.wait_until_quiet(quiet_seconds=5, at_most_seconds=0.2) >= 0.2
+        assert asyncio.run(drain.wait_until_quiet(quiet_seconds=5, at_most_seconds=0.2)) >= 0.2
     finally:
         refusing.set()
         caller.join()

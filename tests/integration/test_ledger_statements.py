@@ -1,6 +1,7 @@
 """What the hot paths send to PostgreSQL: GetBalance one SELECT, a deposit or withdrawal one
-statement and its COMMIT, and a transfer's accounts locked in one statement in id order
-(whatever plan PostgreSQL picks, so opposite transfers cannot lock in opposite orders)."""
+statement alone (on the event loop's asyncpg connections), and a transfer's accounts
+locked in one statement in id order (whatever plan PostgreSQL picks, so opposite
+transfers cannot lock in opposite orders)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-import psycopg2.extensions
+import asyncpg
 import pytest
 from sqlalchemy import event, text
 
@@ -19,20 +20,30 @@ from user_service import deadlines
 SERVICE = service_principal()
 
 
-class DriverCursor(psycopg2.extensions.cursor):
-    """Records each statement psycopg2 sends, and whether it went alone (autocommit: one
-    round trip) or inside a transaction (psycopg2 sends BEGIN first, and it ends later)."""
+class LoopQueries:
+    """Each statement an event-loop connection sends (asyncpg's query log: one per round
+    trip; a transaction's BEGIN and COMMIT are statements of their own)."""
 
-    sent: ClassVar[list[tuple[str, bool]]] = []
+    sent: ClassVar[list[str]] = []
+    arguments: ClassVar[list[tuple[Any, ...]]] = []
 
-    def execute(self, query: Any, vars: Any = None) -> Any:
-        DriverCursor.sent.append((" ".join(str(query).split()), self.connection.autocommit))
-        return super().execute(query, vars)
+    @classmethod
+    def watch(cls, connection: asyncpg.Connection) -> None:
+        def log(logged: Any) -> None:
+            cls.sent.append(" ".join(logged.query.split()))
+            cls.arguments.append(tuple(logged.args))
+
+        connection.add_query_logger(log)
+
+    @classmethod
+    def clear(cls) -> None:
+        cls.sent.clear()
+        cls.arguments.clear()
 
 
 @pytest.fixture(scope="module")
 def money(service_database_url) -> Iterator[Money]:
-    with money_on(service_database_url, pool_size=1, connect_args={"cursor_factory": DriverCursor}) as made:
+    with money_on(service_database_url, pool_size=1, on_loop_connect=LoopQueries.watch) as made:
         made.transactions.run(lambda uow: uow.session.execute(text("SELECT 1")))  # connected, once
         yield made
 
@@ -57,48 +68,47 @@ def sent(money) -> Iterator[list[str]]:
 
 def test_get_balance_is_one_select_alone_one_round_trip(money, engine):
     user = new_user(engine)
-    DriverCursor.sent.clear()
+    money.balances.get_balance(SERVICE, str(user))  # prepared once per connection
+    LoopQueries.clear()
 
     money.balances.get_balance(SERVICE, str(user))
 
-    assert len(DriverCursor.sent) == 1, DriverCursor.sent
-    statement, alone = DriverCursor.sent[0]
+    [statement] = LoopQueries.sent  # alone: no BEGIN before it, no ROLLBACK after
     assert statement.startswith("SELECT")
-    assert alone  # autocommit: no BEGIN before it, no ROLLBACK after
 
 
 @pytest.mark.parametrize("kind", ["deposit", "withdraw"])
 def test_a_deposit_or_withdrawal_is_one_statement_alone_one_round_trip(money, engine, kind):
     user = new_user(engine)
     money.balances.deposit(SERVICE, user_id=str(user), amount=10, request_id=uuid.uuid4().hex, description="")
-    DriverCursor.sent.clear()
+    LoopQueries.clear()
 
     getattr(money.balances, kind)(
         SERVICE, user_id=str(user), amount=5, request_id=uuid.uuid4().hex, description=""
     )
 
-    assert len(DriverCursor.sent) == 1, DriverCursor.sent
-    statement, alone = DriverCursor.sent[0]
+    # Alone: PostgreSQL commits as the statement ends, and releases the row lock with it.
+    [statement] = LoopQueries.sent
     assert statement.startswith("WITH changed AS ( UPDATE accounts")
     assert "INSERT INTO ledger_transactions" in statement
     assert "INSERT INTO audit_events" in statement
-    assert alone  # autocommit: PostgreSQL commits as the statement ends, the row lock with it
 
 
-def test_a_short_deadline_bounds_a_deposits_waits_in_the_same_round_trip(money, engine):
+def test_a_short_deadline_bounds_a_deposits_waits_in_its_own_transaction(money, engine):
     user = new_user(engine)
-    DriverCursor.sent.clear()
+    LoopQueries.clear()
 
     with deadlines.call_deadline(0.5):
         money.balances.deposit(
             SERVICE, user_id=str(user), amount=5, request_id=uuid.uuid4().hex, description=""
         )
 
-    [(statement, alone)] = DriverCursor.sent
-    assert re.match(
-        r"SET LOCAL statement_timeout = \d+; SET LOCAL lock_timeout = \d+; WITH changed AS", statement
-    )
-    assert alone
+    begin, timeouts, statement, commit = LoopQueries.sent
+    assert (begin, commit) == ("BEGIN;", "COMMIT;")
+    assert timeouts.startswith("SELECT set_config('statement_timeout', $1, true)")
+    statement_ms, lock_ms = (int(ms) for ms in LoopQueries.arguments[1])
+    assert 0 < lock_ms <= statement_ms <= 500  # what is left of the call, not the connection's 5 s
+    assert statement.startswith("WITH changed AS")
 
 
 def test_a_transfer_locks_both_accounts_in_one_statement_in_id_order(money, engine, sent):

@@ -138,3 +138,17 @@ def test_the_near_cache_holds_a_live_session_a_second_at_most(link):
     assert near.get(sid) == "user"  # within the second: not yet seen here
     time.sleep(0.4)
     assert near.get(sid) == REVOKED
+
+
+def test_peeking_answers_from_the_process_alone(link):
+    """What the token check asks on the event loop: never Redis."""
+    remote = RedisSessionCache(link)
+    near, sid = NearSessionCache(remote, near_seconds=0.3), session()
+    remote.remember(sid, "user")  # in Redis, not yet in this process
+
+    assert remote.peek(sid) is None
+    assert near.peek(sid) is None
+    assert near.get(sid) == "user"  # asks Redis, and keeps the answer
+    assert near.peek(sid) == "user"
+    time.sleep(0.4)
+    assert near.peek(sid) is None  # past its second: it takes asking Redis again

@@ -1,25 +1,31 @@
 """Balance handlers in the test process, on a database as the service's own role, and the
-users and callers to use them with."""
+users and callers to use them with. BalancesHandler's coroutines (its hot calls, which the
+server runs on its event loop) run on an event loop thread of the test's own, so that
+tests call them as they call the others, from as many threads as they like."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Engine, text
 
+from tests.support.loop_thread import Blocking, LoopThread
 from user_service.domain.balances import BalancesHandler
 from user_service.domain.hold_sweeper import HoldSweeper
 from user_service.domain.holds import HoldsHandler
 from user_service.domain.model import Principal, Role
 from user_service.domain.reconciliation import ReconciliationReport, reconcile
 from user_service.domain.transfers import TransfersHandler
-from user_service.storage.database import SessionLimits, make_engine, session_factory
-from user_service.storage.statements import Statements
+from user_service.storage.database import loop_connector, make_engine, session_factory
+from user_service.storage.loop_pool import LoopPool
+from user_service.storage.loop_statements import LoopStatements
+from user_service.storage.session_limits import SessionLimits
 from user_service.storage.unit_of_work import CONFLICT_RETRIES, Transactions
 
 MAX_AMOUNT = 100_000_000
@@ -29,7 +35,7 @@ MAX_AMOUNT = 100_000_000
 class Money:
     engine: Engine
     transactions: Transactions
-    balances: BalancesHandler
+    balances: Blocking  # a BalancesHandler whose coroutines block until done
     transfers: TransfersHandler
     holds: HoldsHandler
     sweeper: HoldSweeper
@@ -44,23 +50,36 @@ def money_on(
     pool_size: int = 16,
     conflict_retries: int = CONFLICT_RETRIES,
     connect_args: dict[str, Any] | None = None,
+    on_loop_connect: Callable[[asyncpg.Connection], None] | None = None,
 ) -> Iterator[Money]:
-    """The handlers as the server wires them, on a pool of `pool_size` connections;
-    `conflict_retries=0` lets every deadlock or lock timeout reach the caller."""
+    """The handlers as the server wires them, on pools of `pool_size` connections (SQLAlchemy's
+    and the event loop's); `conflict_retries=0` lets every deadlock or lock timeout reach
+    the caller; `on_loop_connect` sees each new connection of the event loop's pool."""
     limits = SessionLimits()
     engine = make_engine(url, pool_size=pool_size, limits=limits, connect_args=connect_args)
     transactions = Transactions(session_factory(engine, limits), conflict_retries)
-    try:
-        yield Money(
-            engine,
-            transactions,
-            BalancesHandler(transactions, Statements(engine, limits), MAX_AMOUNT),
-            TransfersHandler(transactions, MAX_AMOUNT),
-            HoldsHandler(transactions, MAX_AMOUNT),
-            HoldSweeper(transactions),
-        )
-    finally:
-        engine.dispose()
+    connect = loop_connector(url, limits)
+
+    async def connected() -> asyncpg.Connection:
+        connection = await connect()
+        if on_loop_connect is not None:
+            on_loop_connect(connection)
+        return connection
+
+    statements = LoopStatements(LoopPool(connected, pool_size, timeout_seconds=30), limits)
+    with LoopThread() as loop:
+        try:
+            yield Money(
+                engine,
+                transactions,
+                Blocking(BalancesHandler(transactions, statements, MAX_AMOUNT), loop),
+                TransfersHandler(transactions, MAX_AMOUNT),
+                HoldsHandler(transactions, MAX_AMOUNT),
+                HoldSweeper(transactions),
+            )
+        finally:
+            loop.run(statements.close())
+            engine.dispose()
 
 
 def new_user(engine: Engine, *roles: str) -> uuid.UUID:

@@ -151,3 +151,39 @@ def test_a_tampered_copy_of_a_checked_token_is_checked_on_its_own():
 
     with pytest.raises(Unauthenticated):
         check(f"{header}.{payload}.{signature[:-2]}AA")
+
+
+def test_known_answers_from_memory_only_once_the_session_is_there():
+    """What the server checks on its event loop: nothing asked of the database (or Redis)."""
+    check, sessions = authenticator(["admin", "user"])
+    good = token()
+
+    assert check.known(good) is None
+    assert sessions.asked == 0
+
+    asked = check(good)
+    assert check.known(good) == asked
+    assert sessions.asked == 1
+
+
+def test_known_refuses_bad_expired_and_revoked_tokens_from_memory(monkeypatch):
+    cache = LocalSessionCache()
+    check, sessions = authenticator(["user"], cache)
+    good = token()
+    check(good)
+
+    with pytest.raises(Unauthenticated) as garbage:
+        check.known("not-a-token")
+    cache.revoke([str(SESSION)], 3600)
+    with pytest.raises(Unauthenticated) as revoked:
+        check.known(good)
+    monkeypatch.setattr(time, "time", lambda: 10**12)
+    with pytest.raises(Unauthenticated) as expired:
+        check.known(good)
+
+    assert (garbage.value.reason, revoked.value.reason, expired.value.reason) == (
+        "INVALID_TOKEN",
+        "TOKEN_REVOKED",
+        "INVALID_TOKEN",
+    )
+    assert sessions.asked == 1

@@ -4,12 +4,13 @@ its settings, the table, the hot-account check, and what it reads from pgbench a
 from __future__ import annotations
 
 import datetime
+import uuid
 
 import pytest
 
 from tools.bench import report
 from tools.bench.cli import readme_block
-from tools.bench.deposit_sql import pgbench_script, template
+from tools.bench.deposit_sql import Sent, pgbench_script, template
 from tools.bench.figures import BY_NAME, round_order, select
 from tools.bench.hot_account import Books, HotCheck
 from tools.bench.load_spec import LoadResult, LoadSpec
@@ -202,18 +203,17 @@ def test_machine_busy_is_in_percent_of_one_core(monkeypatch):
 
 def test_the_deposits_values_become_pgbench_variables():
     account, request_id = "00000000-0000-4000-8000-100000000001", "c0ffee"
-    statement = (
-        (
-            "UPDATE accounts SET available=(accounts.available + 73519246) WHERE user_id = 'ACCOUNT'::uuid;"
-            " SELECT 735192460, 'REQUEST', '{\"amount\": 73519246}', 173519246"
-        )
-        .replace("ACCOUNT", account)
-        .replace("REQUEST", request_id)
+    sent = Sent(
+        "UPDATE accounts SET available = available + $1 WHERE user_id = $2; SELECT $3, $4::jsonb, $5, $6, $1",
+        (73519246, uuid.UUID(account), request_id, '{"amount": 73519246, "note": "it\'s"}', 735192460, None),
+        ("int8", "uuid", "text", "jsonb", "int8", "uuid"),
     )
-    assert template(statement, account, request_id) == (
-        "UPDATE accounts SET available=(accounts.available + :amount)"
-        " WHERE user_id = '00000000-0000-4000-8000-:uid'::uuid;"
-        " SELECT 735192460, 'pgbench-:client_id-:rid', '{\"amount\": :amount}', 173519246"
+    assert template(sent, account, request_id) == (
+        "UPDATE accounts SET available = available + (:amount)::int8"
+        " WHERE user_id = ('00000000-0000-4000-8000-' || :uid)::uuid;"
+        " SELECT ('pgbench-' || :client_id || '-' || :rid)::text,"
+        " ('{\"amount\": ' || :amount || ', \"note\": \"it''s\"}')::jsonb::jsonb,"
+        " (735192460)::int8, (NULL)::uuid, (:amount)::int8"
     )
 
 

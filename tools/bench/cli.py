@@ -115,7 +115,7 @@ def results(options: Options, outcome: Outcome) -> str:
             report.details(block, order),
         ]
     if any(figure.ceiling.startswith("pgbench") for figure in options.figures):
-        parts.append("\npgbench's transaction (the deposit's SQL, captured from the service; -M simple):\n")
+        parts.append("\npgbench's transaction (the deposit's SQL, captured from the service; -M prepared):\n")
         parts += [f"    {line}" for line in ";\n".join(outcome.deposit_sql).splitlines()]
     warned = [
         f"GRPC_PROCESSES={block.processes} {name} round {number}: {m.details['warning']}"

@@ -1,7 +1,8 @@
 """pgbench running the deposit's SQL transaction, and what its per-transaction log says.
 
-`-M simple`: psycopg2 sends every statement as text, parameters already in it, with the
-simple query protocol (no server-side prepared statements); so does pgbench in this mode.
+`-M prepared`: the service's deposit goes through asyncpg, which prepares each statement
+once per connection and then sends only its parameters (the extended query protocol);
+so does pgbench in this mode.
 `-c` is the bench's concurrency (one connection each, as the service's pool has one per
 worker), `-j` the cores, and the connections carry the same timeouts as the service's.
 The warm-up is cut from the log as from the load generator's figures.
@@ -21,7 +22,7 @@ from tools.bench.machine import MachineCpu
 from tools.bench.scratch import Scratch
 from tools.bench.stats import Measurement, percentile
 from user_service.config import Settings
-from user_service.storage.database import SessionLimits
+from user_service.storage.session_limits import SessionLimits
 
 
 def pgbench_path() -> str:
@@ -48,7 +49,7 @@ def run_pgbench(
         command = [
             pgbench_path(),
             "--no-vacuum",
-            "--protocol=simple",
+            "--protocol=prepared",
             f"--client={concurrency}",
             f"--jobs={min(cores, concurrency)}",
             f"--time={math.ceil(warmup + seconds + 0.5)}",  # whole seconds, covering the window

@@ -46,6 +46,10 @@ class SessionCache(Protocol):
     def get(self, session_id: str) -> str | None:
         """The roles ("admin,user"), REVOKED, or None when nothing is cached."""
 
+    def peek(self, session_id: str) -> str | None:
+        """As `get`, from the process's memory alone (never a round trip): None when the
+        entry is not there."""
+
     def remember(self, session_id: str, roles: str) -> None:
         """Cache a live session's roles, unless an entry is there already."""
 
@@ -65,6 +69,8 @@ class LocalSessionCache:
         with self._lock:
             value, expires = self._entries.get(session_id, (None, 0.0))
         return value if expires > time.monotonic() else None
+
+    peek = get  # this cache is the process's memory
 
     def remember(self, session_id: str, roles: str) -> None:
         now = time.monotonic()
@@ -120,6 +126,9 @@ class RedisSessionCache:
         except RedisDown:
             raise CacheUnavailable() from None
         return str(value) if value is not None else None
+
+    def peek(self, session_id: str) -> str | None:
+        return None  # everything it knows is in Redis
 
     def remember(self, session_id: str, roles: str) -> None:
         try:
@@ -186,6 +195,9 @@ class NearSessionCache:
             if value is not None:
                 self._near.keep(session_id, value)
         return value
+
+    def peek(self, session_id: str) -> str | None:
+        return self._near.get(session_id)
 
     def remember(self, session_id: str, roles: str) -> None:
         self._remote.remember(session_id, roles)

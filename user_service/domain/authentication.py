@@ -6,10 +6,15 @@ nor deleted. The session's state comes from the cache (one Redis round trip) or,
 cache does not know or cannot answer, from the database (one indexed SELECT), which is
 then cached. The caller's roles are the user's roles now, not those written in the token
 when it was issued, so a role change takes effect within the cache's VALID_SECONDS.
+
+`known` is the same check from the process's memory alone (the token seen before, its
+session's state in the near cache): what the server does on its event loop, leaving
+`__call__`, which may wait on Redis or the database, to a worker thread.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Sequence
@@ -42,6 +47,15 @@ def _invalid() -> Unauthenticated:
     return Unauthenticated("INVALID_TOKEN", "the access token is invalid or has expired")
 
 
+def _revoked() -> Unauthenticated:
+    return Unauthenticated("TOKEN_REVOKED", "the session of this access token has ended")
+
+
+@functools.lru_cache(maxsize=256)  # a handful of role sets, parsed on every call otherwise
+def _roles(cached: str) -> frozenset[Role]:
+    return frozenset(Role(role) for role in cached.split(",") if role)
+
+
 CHECKED_TOKENS = 10_000
 
 
@@ -56,6 +70,12 @@ class _Checked:
     expires: int
 
 
+def _principal(checked: _Checked, roles: frozenset[Role]) -> Principal:
+    return Principal(
+        user_id=checked.user_id, roles=roles, session_id=checked.session_text, token_id=checked.token_id
+    )
+
+
 class TokenAuthenticator:
     def __init__(
         self, codec: JwtCodec, cache: SessionCache, statements: Statements, token_ttl_seconds: int
@@ -68,17 +88,30 @@ class TokenAuthenticator:
         self._checked: dict[str, _Checked] = {}
 
     def __call__(self, token: str) -> Principal:
-        checked = self._checked.get(token)
-        if checked is None:
-            checked = self._check(token)
-        elif checked.expires + LEEWAY_SECONDS < time.time():
-            raise _invalid()
+        checked = self._verified(token)
         roles = self._session_roles(checked.session_id, checked.user_id)
         if roles is None:
-            raise Unauthenticated("TOKEN_REVOKED", "the session of this access token has ended")
-        return Principal(
-            user_id=checked.user_id, roles=roles, session_id=checked.session_text, token_id=checked.token_id
-        )
+            raise _revoked()
+        return _principal(checked, roles)
+
+    def known(self, token: str) -> Principal | None:
+        """As calling it, from this process's memory alone (no Redis, no database); None
+        when the session's state is not in memory."""
+        checked = self._verified(token)
+        cached = self._cache.peek(checked.session_text)
+        if cached is None:
+            return None
+        if cached == REVOKED:
+            raise _revoked()
+        return _principal(checked, _roles(cached))
+
+    def _verified(self, token: str) -> _Checked:
+        checked = self._checked.get(token)
+        if checked is None:
+            return self._check(token)
+        if checked.expires + LEEWAY_SECONDS < time.time():
+            raise _invalid()
+        return checked
 
     def _check(self, token: str) -> _Checked:
         """Signature, algorithm, issuer, audience, expiry and claims, once per token: a token
@@ -112,7 +145,7 @@ class TokenAuthenticator:
             return roles
         if cached == REVOKED:
             return None
-        return frozenset(Role(role) for role in cached.split(",") if role)
+        return _roles(cached)
 
     def _from_database(self, session_id: uuid.UUID, user_id: uuid.UUID) -> frozenset[Role] | None:
         roles = self._statements.one(SESSION_ROLES, {"session": session_id, "user": user_id})

@@ -5,9 +5,15 @@ caller's permission on the account's owner (so a `user` probing other ids learns
 nothing), then the database. A deposit or withdrawal is one statement on the fast path;
 only when it changes nothing does the handler look for why (an unknown user, a request_id
 used before, too little money), with the account locked so the answer is exact.
+
+The hot calls (get_balance, deposit, withdraw) are coroutines for the server's event
+loop: their statement runs there (storage/loop_statements.py), and the rare transactional
+path in a worker thread. list_transactions blocks, and runs in a worker thread.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from user_service import metrics
 from user_service.domain import page_tokens
@@ -20,33 +26,33 @@ from user_service.domain.money import Account, Balance, Posted, TransactionPage,
 from user_service.domain.money_errors import InsufficientFunds, UserNotFound
 from user_service.domain.permissions import Action, require
 from user_service.storage.errors import TransactionConflict, UniqueViolation
+from user_service.storage.loop_statements import LoopStatements
 from user_service.storage.repositories.accounts import BALANCE, balance_params
 from user_service.storage.repositories.ledger import POST, duplicate_of, post_params
 from user_service.storage.repositories.money_rows import DuplicateRequest, Request
-from user_service.storage.statements import Statements
 from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
 
 
 class BalancesHandler:
-    def __init__(self, transactions: Transactions, statements: Statements, max_amount: int) -> None:
+    def __init__(self, transactions: Transactions, statements: LoopStatements, max_amount: int) -> None:
         self._transactions = transactions
         self._statements = statements
         self._max_amount = max_amount
 
-    def get_balance(self, principal: Principal, user_id: str) -> Balance:
+    async def get_balance(self, principal: Principal, user_id: str) -> Balance:
         checks = Arguments()
         account = Account(checks.user_id(user_id))
         checks.check()
         require(principal, Action.READ_BALANCE, account.user_id)
-        balance = self._statements.one(BALANCE, balance_params(account))
+        balance = await self._statements.one(BALANCE, balance_params(account))
         if balance is None:
             raise UserNotFound()
         return balance
 
-    def deposit(
+    async def deposit(
         self, principal: Principal, *, user_id: str, amount: int, request_id: str, description: str
     ) -> Posted:
-        return self._post(
+        return await self._post(
             principal,
             "Deposit",
             user_id=user_id,
@@ -55,10 +61,10 @@ class BalancesHandler:
             description=description,
         )
 
-    def withdraw(
+    async def withdraw(
         self, principal: Principal, *, user_id: str, amount: int, request_id: str, description: str
     ) -> Posted:
-        return self._post(
+        return await self._post(
             principal,
             "Withdraw",
             user_id=user_id,
@@ -101,7 +107,7 @@ class BalancesHandler:
 
         return self._transactions.run(read)
 
-    def _post(
+    async def _post(
         self, principal: Principal, rpc: str, *, user_id: str, amount: int, request_id: str, description: str
     ) -> Posted:
         checks = Arguments()
@@ -147,22 +153,22 @@ class BalancesHandler:
             return Posted(replayed(uow.history.find(account, request_id), request), balance)
 
         try:
-            posted = self._alone(account, change, request, description, audit)
+            posted = await self._alone(account, change, request, description, audit)
             if posted is None:  # nothing written alone: the transaction finds out why
-                return self._transactions.run(post)
+                return await asyncio.to_thread(self._transactions.run, post)
         except DuplicateRequest:  # a call with this request_id committed first
-            return self._transactions.run(replay)
+            return await asyncio.to_thread(self._transactions.run, replay)
         metrics.moved("deposit" if change > 0 else "withdrawal", account.currency, amount)
         return posted
 
-    def _alone(
+    async def _alone(
         self, account: Account, change: int, request: Request, description: str, audit: AuditEvent
     ) -> Posted | None:
         """The fast path: the posting as one statement of its own (one round trip, the
         account's row lock released as it ends). None when it wrote nothing or would have
         had to wait out a conflict: the transactional path then takes over."""
         try:
-            return self._statements.one(POST, post_params(account, change, request, description, audit))
+            return await self._statements.one(POST, post_params(account, change, request, description, audit))
         except UniqueViolation as violation:
             duplicate = duplicate_of(violation)
             if duplicate is None:

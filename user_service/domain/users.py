@@ -33,8 +33,8 @@ from user_service.domain.rate_limits import RateLimits
 from user_service.domain.user_filter import parse_user_filter
 from user_service.domain.validation import Violations
 from user_service.storage.errors import UniqueViolation
+from user_service.storage.loop_statements import LoopStatements
 from user_service.storage.repositories.users import USER_BY_ID
-from user_service.storage.statements import Statements
 from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
 
 UPDATABLE = ("full_name", "email")
@@ -70,7 +70,7 @@ class UsersHandler:
     def __init__(
         self,
         transactions: Transactions,
-        statements: Statements,
+        statements: LoopStatements,
         passwords: PasswordHasher,
         cache: SessionCache | None = None,
         token_ttl_seconds: int = 3600,
@@ -112,15 +112,15 @@ class UsersHandler:
 
         return self._transactions.run(create)
 
-    def me(self, principal: Principal) -> User:
-        user = self._statements.one(USER_BY_ID, {"id": principal.user_id})
+    async def me(self, principal: Principal) -> User:
+        user = await self._statements.one(USER_BY_ID, {"id": principal.user_id})
         if user is None:
             raise Unauthenticated("TOKEN_REVOKED", "the session of this access token has ended")
         return user
 
-    def get(self, principal: Principal, user_id: uuid.UUID) -> User:
+    async def get(self, principal: Principal, user_id: uuid.UUID) -> User:
         require(principal, Action.READ_USER, user_id)
-        user = self._statements.one(USER_BY_ID, {"id": user_id})
+        user = await self._statements.one(USER_BY_ID, {"id": user_id})
         if user is None:
             raise _not_found()
         return user

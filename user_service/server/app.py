@@ -1,5 +1,11 @@
 """The server's life: build it, serve, and on SIGTERM/SIGINT drain and exit 0.
 
+gRPC serves on an asyncio event loop (grpc.aio, on uvloop). Each RPC runs as a task on it;
+the servicers await the hot reads and writes there (storage/loop_statements.py) and hand
+the rest of the handlers' work, which blocks (SQLAlchemy, bcrypt, Redis, SMTP), to the
+loop's worker threads (GRPC_MAX_WORKERS of them). Health checks and background jobs run
+on threads of their own.
+
 Shutdown, in this order, with no step waiting on the database: health turns NOT_SERVING
 (and stays so), new calls are refused (UNAVAILABLE: by the application first, then by
 gRPC, server/drain.py), calls in flight get SHUTDOWN_GRACE_SECONDS to finish; the health
@@ -8,17 +14,19 @@ thread and the background jobs are only told to stop.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from types import FrameType
 
 import grpc
+import uvloop
 from google.protobuf.descriptor import ServiceDescriptor
+from grpc_health.v1 import _async as health_async
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -54,30 +62,38 @@ class PortUnavailable(Exception):
     pass
 
 
+async def _nothing() -> None:
+    return None
+
+
 @dataclass
 class RunningServer:
-    server: grpc.Server
+    server: grpc.aio.Server
     port: int
-    health: health.HealthServicer
+    health: health_async.HealthServicer
     database_health: DatabaseHealth
     # Started once the server serves, told to stop when it drains.
     jobs: list[PeriodicJob] = field(default_factory=list)
     # Releases what the handlers hold (Redis connections, the bcrypt threads), after the drain.
     close: Callable[[], None] = lambda: None
+    # Closes the event loop's database connections, after the drain.
+    close_loop_connections: Callable[[], Awaitable[None]] = _nothing
 
     # Refuses new calls in the application before gRPC stops (server/drain.py).
     drain: Drain = field(default_factory=Drain)
 
-    def stop(self, grace_seconds: float) -> None:
-        self.health.enter_graceful_shutdown()
+    async def stop(self, grace_seconds: float) -> None:
+        await self.health.enter_graceful_shutdown()
         self.drain.begin()
         log.info("refusing new calls; calls in flight have %g s to finish", grace_seconds)
-        waited = self.drain.wait_until_quiet(DRAIN_QUIET_SECONDS, min(grace_seconds, DRAIN_AT_MOST_SECONDS))
-        stopped = self.server.stop(max(grace_seconds - waited, 0))
+        waited = await self.drain.wait_until_quiet(
+            DRAIN_QUIET_SECONDS, min(grace_seconds, DRAIN_AT_MOST_SECONDS)
+        )
         self.database_health.stop()
         for job in self.jobs:
             job.stop()
-        stopped.wait()
+        await self.server.stop(max(grace_seconds - waited, 0))
+        await self.close_loop_connections()
         self.close()
 
 
@@ -91,7 +107,7 @@ def unimplemented_methods(servicers: Iterable[tuple[object, type, ServiceDescrip
     }
 
 
-def start_server(
+async def start_server(
     settings: Settings,
     database: Database,
     *,
@@ -99,13 +115,17 @@ def start_server(
     extra_policies: Mapping[str, Policy] | None = None,
     process_index: int = 0,
 ) -> RunningServer:
-    """Start serving on settings.grpc_port (0: any free port; see RunningServer.port)."""
+    """Start serving on settings.grpc_port (0: any free port; see RunningServer.port), on
+    the running event loop, whose worker threads it sets to GRPC_MAX_WORKERS."""
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=settings.grpc_max_workers, thread_name_prefix="grpc-worker")
+    )
     services = build_services(settings, database)
     drain = Drain()
     transactions, max_amount = database.transactions, settings.max_amount
     user_auth = UserAuthServicer(services.user_auth)
     balance = BalanceServicer(
-        BalancesHandler(transactions, database.statements, max_amount),
+        BalancesHandler(transactions, database.loop_statements, max_amount),
         TransfersHandler(transactions, max_amount),
         HoldsHandler(transactions, max_amount),
     )
@@ -115,8 +135,7 @@ def start_server(
             (balance, balance_pb2_grpc.BalanceServicer, BALANCE),
         ]
     )
-    server = grpc.server(
-        ThreadPoolExecutor(max_workers=settings.grpc_max_workers, thread_name_prefix="grpc-worker"),
+    server = grpc.aio.server(
         handlers=list(extra_handlers),
         interceptors=build_interceptors(
             services.authenticate,
@@ -132,7 +151,7 @@ def start_server(
     )
     user_auth_pb2_grpc.add_UserAuthServicer_to_server(user_auth, server)
     balance_pb2_grpc.add_BalanceServicer_to_server(balance, server)
-    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_servicer = health_async.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
@@ -159,11 +178,20 @@ def start_server(
                 "reconcile", settings.reconcile_interval_seconds, lambda: reconcile_and_report(transactions)
             )
         )
-    server.start()
-    database_health.start()
+    await database_health.start()
+    await server.start()
     for job in jobs:
         job.start()
-    return RunningServer(server, port, health_servicer, database_health, jobs, services.close, drain)
+    return RunningServer(
+        server,
+        port,
+        health_servicer,
+        database_health,
+        jobs,
+        services.close,
+        database.loop_statements.close,
+        drain,
+    )
 
 
 def serve(
@@ -191,27 +219,54 @@ def serve_in_process(
 ) -> int:
     """One server process. `own_metrics`: it serves its /metrics itself (else its parent
     serves every process's, from prometheus-client's multiprocess files)."""
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("%s received: shutting down", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    early = threading.Event()  # a signal while the database opens, before the loop runs
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: early.set())
     with contextlib.ExitStack() as stack:
         if own_metrics:
             stack.callback(serve_metrics(settings.metrics_port).stop)
         database = stack.enter_context(open_database(settings))
-        running = start_server(
-            settings,
-            database,
-            extra_handlers=extra_handlers,
-            extra_policies=extra_policies,
-            process_index=process_index,
+        uvloop.run(
+            _serve_until_signalled(
+                settings,
+                database,
+                early,
+                extra_handlers=extra_handlers,
+                extra_policies=extra_policies,
+                process_index=process_index,
+            )
         )
-        log.info("serving gRPC on port %d", running.port)
-        stop.wait()
-        running.stop(settings.shutdown_grace_seconds)
     log.info("stopped")
     return 0
+
+
+async def _serve_until_signalled(
+    settings: Settings,
+    database: Database,
+    early: threading.Event,
+    *,
+    extra_handlers: Sequence[grpc.GenericRpcHandler],
+    extra_policies: Mapping[str, Policy] | None,
+    process_index: int,
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, _request_stop, signum, stop)
+    if early.is_set():
+        stop.set()
+    running = await start_server(
+        settings,
+        database,
+        extra_handlers=extra_handlers,
+        extra_policies=extra_policies,
+        process_index=process_index,
+    )
+    log.info("serving gRPC on port %d", running.port)
+    await stop.wait()
+    await running.stop(settings.shutdown_grace_seconds)
+
+
+def _request_stop(signum: int, stop: asyncio.Event) -> None:
+    log.info("%s received: shutting down", signal.Signals(signum).name)
+    stop.set()

@@ -9,6 +9,7 @@ short while at most), and only then stops gRPC, with what is left of the grace p
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -36,7 +37,7 @@ class Drain:
                 retry_after_seconds=RETRY_AFTER_SECONDS,
             )
 
-    def wait_until_quiet(self, quiet_seconds: float, at_most_seconds: float) -> float:
+    async def wait_until_quiet(self, quiet_seconds: float, at_most_seconds: float) -> float:
         """Wait until no call was refused for `quiet_seconds`, or `at_most_seconds` passed;
         the seconds waited."""
         started = time.monotonic()
@@ -44,4 +45,4 @@ class Drain:
             now = time.monotonic()
             if now - self._last_refusal >= quiet_seconds or now - started >= at_most_seconds:
                 return now - started
-            time.sleep(min(quiet_seconds, 0.05))
+            await asyncio.sleep(min(quiet_seconds, 0.05))

@@ -122,7 +122,7 @@ def build_services(settings: Settings, database: Database) -> Services:
             token_ttl_seconds=settings.access_token_ttl,
         ),
         users=UsersHandler(
-            transactions, database.statements, passwords, cache, settings.access_token_ttl, limits=limits
+            transactions, database.loop_statements, passwords, cache, settings.access_token_ttl, limits=limits
         ),
     )
     return Services(

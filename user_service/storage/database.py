@@ -1,5 +1,6 @@
 """Engines and sessions: one pool sized to the server's worker threads, one connection
-for health checks, and the embedded PostgreSQL when no DATABASE_URL is given.
+for health checks, asyncpg connections for the hot statements on the event loop (as many
+again), and the embedded PostgreSQL when no DATABASE_URL is given.
 
 Every connection carries timeouts (statement, lock, idle in transaction), so that no
 query, lock wait or forgotten transaction holds a worker or a row for long; a call with a
@@ -11,46 +12,26 @@ runs again once on a fresh one (see Transactions.run).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from user_service import deadlines, metrics
+from user_service import metrics
 from user_service.config import Settings
 from user_service.storage.embedded import embedded_postgres
-from user_service.storage.errors import DatabaseTimeout
+from user_service.storage.loop_pool import Connect, LoopPool
+from user_service.storage.loop_statements import LoopStatements
+from user_service.storage.session_limits import SessionLimits
 from user_service.storage.statements import Statements
 from user_service.storage.unit_of_work import Transactions
 
 # Worker threads each hold at most one connection; background jobs take the overflow.
 POOL_OVERFLOW = 4
 CONNECT_TIMEOUT_SECONDS = 5
-
-
-@dataclass(frozen=True)
-class SessionLimits:
-    """Timeouts every connection starts with, in milliseconds (0: none)."""
-
-    statement_timeout_ms: int = 5000
-    lock_timeout_ms: int = 2000
-    idle_in_transaction_timeout_ms: int = 10000
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SessionLimits:
-        return cls(
-            statement_timeout_ms=int(settings.database_statement_timeout_seconds * 1000),
-            lock_timeout_ms=int(settings.database_lock_timeout_seconds * 1000),
-            idle_in_transaction_timeout_ms=int(settings.database_idle_in_transaction_timeout_seconds * 1000),
-        )
-
-    def options(self) -> str:
-        return (
-            f"-c statement_timeout={self.statement_timeout_ms} -c lock_timeout={self.lock_timeout_ms}"
-            f" -c idle_in_transaction_session_timeout={self.idle_in_transaction_timeout_ms}"
-        )
 
 
 def normalize_url(url: str) -> str:
@@ -95,19 +76,26 @@ def session_factory(engine: Engine, limits: SessionLimits) -> sessionmaker[Sessi
     def _within_the_deadline(
         _session: Session, _transaction: SessionTransaction, connection: Connection
     ) -> None:
-        left = deadlines.remaining()
-        if left is None or (limits.statement_timeout_ms and left * 1000 >= limits.statement_timeout_ms):
-            return
-        if left == 0:
-            raise DatabaseTimeout()
-        budget_ms = max(int(left * 1000), 1)
-        connection.exec_driver_sql(
-            "SELECT set_config('statement_timeout', %(statement)s, true),"
-            " set_config('lock_timeout', %(lock)s, true)",
-            {"statement": str(budget_ms), "lock": str(min(budget_ms, limits.lock_timeout_ms or budget_ms))},
-        )
+        timeouts = limits.within_deadline()
+        if timeouts is not None:
+            connection.exec_driver_sql(
+                "SELECT set_config('statement_timeout', %(statement)s, true),"
+                " set_config('lock_timeout', %(lock)s, true)",
+                {"statement": str(timeouts[0]), "lock": str(timeouts[1])},
+            )
 
     return factory
+
+
+def loop_connector(url: str, limits: SessionLimits) -> Connect:
+    """How LoopPool makes a connection: asyncpg, with the same timeouts as the engines'."""
+    dsn = make_url(normalize_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+    settings = {"application_name": "user-service", **limits.server_settings()}
+
+    def connect() -> Awaitable[asyncpg.Connection]:
+        return asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_SECONDS, server_settings=settings)
+
+    return connect
 
 
 @dataclass
@@ -116,6 +104,8 @@ class Database:
     health_engine: Engine
     transactions: Transactions
     statements: Statements
+    # The hot statements on the event loop, on connections of their own (made when needed).
+    loop_statements: LoopStatements
 
     def ping(self) -> None:
         """Raise unless the database answers a query within a few seconds. A connection that
@@ -158,6 +148,13 @@ def open_database(settings: Settings, *, as_owner: bool = False) -> Iterator[Dat
             limits=SessionLimits(statement_timeout_ms=CONNECT_TIMEOUT_SECONDS * 1000),
         )
         stack.callback(health_engine.dispose)
+        loop_pool = LoopPool(
+            loop_connector(url, limits), settings.grpc_max_workers, settings.database_pool_timeout_seconds
+        )
         yield Database(
-            engine, health_engine, Transactions(session_factory(engine, limits)), Statements(engine, limits)
+            engine,
+            health_engine,
+            Transactions(session_factory(engine, limits)),
+            Statements(engine, limits),
+            LoopStatements(loop_pool, limits),
         )

@@ -25,7 +25,7 @@ from user_service.storage.errors import (
 
 _NO_ANSWER = (psycopg2.OperationalError, psycopg2.InterfaceError, exc.OperationalError, exc.InterfaceError)
 
-_BY_SQLSTATE: dict[str, Callable[[], UserServiceError]] = {
+BY_SQLSTATE: dict[str, Callable[[], UserServiceError]] = {
     errorcodes.SERIALIZATION_FAILURE: lambda: TransactionConflict("serialization failure"),
     errorcodes.DEADLOCK_DETECTED: lambda: TransactionConflict("deadlock"),
     errorcodes.LOCK_NOT_AVAILABLE: lambda: TransactionConflict("lock timeout"),
@@ -53,7 +53,7 @@ def translate(error: BaseException) -> UserServiceError | None:
     if not isinstance(error, psycopg2.Error | exc.DBAPIError):
         return None
     pgcode = getattr(error, "pgcode", None) or ""
-    make = _BY_SQLSTATE.get(pgcode)
+    make = BY_SQLSTATE.get(pgcode)
     if make is None and (
         pgcode.startswith("08")  # connection exceptions
         or (not pgcode and isinstance(error, _NO_ANSWER))  # refused, reset, closed: no answer at all

@@ -20,6 +20,8 @@ inside transactions when it needs a lock or a consistent view with other writes.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -33,9 +35,12 @@ from user_service.storage.driver_errors import checking_out, translate
 from user_service.storage.errors import DatabaseTimeout, DatabaseUnavailable, UniqueViolation
 
 if TYPE_CHECKING:
-    from user_service.storage.database import SessionLimits
+    from user_service.storage.session_limits import SessionLimits
 
 T = TypeVar("T")
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,22 @@ class Statement(Generic[T]):
 
     sql: str
     row: Callable[[tuple[Any, ...]], T]
+
+    @functools.cached_property
+    def numbered(self) -> tuple[str, tuple[str, ...]]:
+        """The SQL with $1, $2, ... in place of the names (as asyncpg sends it: a name used
+        twice is one parameter), and the names in the order of their numbers."""
+        names: list[str] = []
+
+        def number(found: re.Match[str]) -> str:
+            name = found.group(1)
+            if name is None:  # %% is a literal %
+                return "%"
+            if name not in names:
+                names.append(name)
+            return f"${names.index(name) + 1}"
+
+        return _PLACEHOLDER.sub(number, self.sql), tuple(names)
 
 
 class Statements:
@@ -86,16 +107,10 @@ class Statements:
     def _within_deadline(self, sql: str) -> str:
         """`sql`, behind SET LOCAL timeouts when the call's deadline is nearer than the
         connection's statement timeout."""
-        left = deadlines.remaining()
-        if left is None or (
-            self._limits.statement_timeout_ms and left * 1000 >= self._limits.statement_timeout_ms
-        ):
+        timeouts = self._limits.within_deadline()
+        if timeouts is None:
             return sql
-        if left == 0:
-            raise DatabaseTimeout()
-        budget_ms = max(int(left * 1000), 1)
-        lock_ms = min(budget_ms, self._limits.lock_timeout_ms or budget_ms)
-        return f"SET LOCAL statement_timeout = {budget_ms}; SET LOCAL lock_timeout = {lock_ms}; {sql}"
+        return f"SET LOCAL statement_timeout = {timeouts[0]}; SET LOCAL lock_timeout = {timeouts[1]}; {sql}"
 
 
 def _storage_error(error: psycopg2.Error) -> BaseException:

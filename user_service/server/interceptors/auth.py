@@ -3,14 +3,16 @@ metadata turned into the call's Principal where the RPC needs one, and ignored w
 does not.
 
 What a token proves is the authenticator's business (signature, expiry, claims,
-revocation); servicers ask `current_principal()`.
+revocation); servicers ask `current_principal()`. A token the process knows is checked on
+the event loop; one that needs Redis or the database is checked in a worker thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -20,6 +22,16 @@ from user_service.domain.permissions import require
 from user_service.logs import user_id_var
 from user_service.server.access import Policy
 from user_service.server.interceptors.call import Behavior, CallInterceptor, metadata_value
+
+
+class Authenticator(Protocol):
+    def known(self, token: str) -> Principal | None:
+        """The token's caller from what this process knows, with no I/O (raising for a
+        token known to be bad); None when it takes asking Redis or the database."""
+
+    def __call__(self, token: str) -> Principal:
+        """The token's caller, asking Redis or the database as needed (blocking)."""
+
 
 _principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
 
@@ -37,7 +49,7 @@ def caller() -> Principal:
     return principal
 
 
-def bearer_token(context: grpc.ServicerContext) -> str:
+def bearer_token(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     header = metadata_value(context, "authorization")
     if header is None:
         raise Unauthenticated("MISSING_TOKEN", "this call needs 'authorization: Bearer <access token>'")
@@ -51,24 +63,29 @@ def bearer_token(context: grpc.ServicerContext) -> str:
 
 
 class AuthInterceptor(CallInterceptor):
-    def __init__(self, authenticate: Callable[[str], Principal], policies: Mapping[str, Policy]) -> None:
+    def __init__(self, authenticate: Authenticator, policies: Mapping[str, Policy]) -> None:
         super().__init__()
         self._authenticate = authenticate
         self._policies = policies
 
-    def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
+    async def around(
+        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> Any:
         policy = self._policies.get(method)
         if policy is None:
             raise PermissionDenied("NO_ACCESS_POLICY", f"{method} has no access policy")
         principal = None
         if policy.token:
-            principal = self._authenticate(bearer_token(context))
+            token = bearer_token(context)
+            principal = self._authenticate.known(token)
+            if principal is None:
+                principal = await asyncio.to_thread(self._authenticate, token)
             if policy.action is not None:
                 require(principal, policy.action)
         reset = _principal.set(principal)
         if principal is not None:
             user_id_var.set(str(principal.user_id))  # for the call's log lines (reset with them)
         try:
-            return behavior(request, context)
+            return await behavior(request, context)
         finally:
             _principal.reset(reset)

@@ -1,47 +1,57 @@
 """The base of our interceptors: they wrap each call's behavior, so that their code runs
-in the worker thread that serves the call (intercept_service runs on gRPC's polling
-thread, before the call has a context).
+in the call's own task on the event loop, with the call's context.
 
-A method's wrapped handler is built once and kept: intercept_service runs on gRPC's one
-polling thread for every call, so it must do no more than a lookup. (What the wrapper
-does depends on the method only; each call's own data comes from its context.)"""
+A method's wrapped handler is built once and kept: intercept_service runs for every call,
+so it must do no more than a lookup. (What the wrapper does depends on the method only;
+each call's own data comes from its context.)
+
+A behavior that is not a coroutine function (a generated base class's stub, a test's
+handler) runs in a worker thread, so that nothing blocks the event loop.
+"""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
-from typing import Any
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias
 
 import grpc
 
-Behavior = Callable[[Any, grpc.ServicerContext], Any]
+Behavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 Deserializer = Callable[[bytes], Any]
+Continuation: TypeAlias = (
+    "Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]]"
+)
 
-# The standard services keep their handlers untouched: health's Watch depends on attributes
-# of its own behavior (experimental_non_blocking), and probes need neither logs nor tokens.
+# The standard services keep their handlers untouched: health's Watch streams, and probes
+# need neither logs nor tokens.
 PASSTHROUGH_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 
-_FACTORIES = {
-    "unary_unary": grpc.unary_unary_rpc_method_handler,
-    "unary_stream": grpc.unary_stream_rpc_method_handler,
-    "stream_unary": grpc.stream_unary_rpc_method_handler,
-    "stream_stream": grpc.stream_stream_rpc_method_handler,
-}
+
+def on_the_loop(behavior: Callable[..., Any]) -> Behavior:
+    """`behavior` as a coroutine function: itself, or a call of it in a worker thread."""
+    if inspect.iscoroutinefunction(behavior):
+        return behavior
+
+    async def in_a_thread(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        return await asyncio.to_thread(behavior, request, context)
+
+    return in_a_thread
 
 
-class CallInterceptor(grpc.ServerInterceptor, abc.ABC):
+class CallInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
     def __init__(self) -> None:
         self._built: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         method: str = handler_call_details.method
         handler = self._built.get(method)
         if handler is None:
-            handler = self._wrap(continuation(handler_call_details), method)
+            handler = self._wrap(await continuation(handler_call_details), method)
             if handler is not None:  # unknown methods are not kept: their names are the caller's
                 self._built[method] = handler
         return handler
@@ -51,34 +61,35 @@ class CallInterceptor(grpc.ServerInterceptor, abc.ABC):
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         if handler is None or method.startswith(PASSTHROUGH_PREFIXES):
             return handler
-        for kind, factory in _FACTORIES.items():
-            behavior = getattr(handler, kind)
-            if behavior is not None:
+        if handler.unary_unary is None:
+            # The contract has unary RPCs only; a streaming one would pass unchecked by the
+            # interceptors, so it is not served at all.
+            return None
+        behavior = on_the_loop(handler.unary_unary)
 
-                def wrapped(
-                    request: Any, context: grpc.ServicerContext, behavior: Behavior = behavior
-                ) -> Any:
-                    return self.around(behavior, request, context, method)
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            return await self.around(behavior, request, context, method)
 
-                return factory(
-                    wrapped,
-                    request_deserializer=self.request_deserializer(handler.request_deserializer),
-                    response_serializer=handler.response_serializer,
-                )
-        return handler
+        return grpc.unary_unary_rpc_method_handler(
+            wrapped,
+            request_deserializer=self.request_deserializer(handler.request_deserializer),
+            response_serializer=handler.response_serializer,
+        )
 
     def request_deserializer(self, deserializer: Deserializer | None) -> Deserializer | None:
         """The deserializer the wrapped handler uses: the inner one, unless overridden."""
         return deserializer
 
     @abc.abstractmethod
-    def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
-        """Run `behavior(request, context)` with something before and after it."""
+    async def around(
+        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> Any:
+        """Run `await behavior(request, context)` with something before and after it."""
 
 
-def metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
+def metadata_value(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
     """The first value the caller sent under `key` (lower-case), if any."""
-    for name, value in context.invocation_metadata():
+    for name, value in context.invocation_metadata() or ():
         if name == key:
             return value if isinstance(value, str) else None
     return None

@@ -64,6 +64,15 @@ def _reason_only(code: int, reason: str, message: str) -> status_pb2.Status:
     return _status(code, message, [error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN)])
 
 
+def _fail(context: grpc.aio.ServicerContext[Any, Any], status: grpc.Status) -> None:
+    """End the call with `status` once the interceptors are done with it (so that the log
+    line and the metrics are written before the caller hears the answer), keeping the
+    trailing metadata already set (the request id)."""
+    context.set_code(status.code)
+    context.set_details(status.details)
+    context.set_trailing_metadata((*(context.trailing_metadata() or ()), *status.trailing_metadata))
+
+
 class _Malformed:
     """Stands in for a request whose bytes did not parse."""
 
@@ -94,7 +103,9 @@ class ErrorInterceptor(CallInterceptor):
     def request_deserializer(self, deserializer: Deserializer | None) -> Deserializer | None:
         return _tolerant(deserializer) if deserializer is not None else None
 
-    def around(self, behavior: Behavior, request: Any, context: grpc.ServicerContext, method: str) -> Any:
+    async def around(
+        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> Any:
         try:
             if self._drain is not None:
                 self._drain.refuse_if_started()
@@ -104,7 +115,7 @@ class ErrorInterceptor(CallInterceptor):
                         "request", "is not the RPC's request message in protobuf", "MALFORMED_REQUEST"
                     )
                 )
-            return behavior(request, context)
+            return await behavior(request, context)
         except UserServiceError as error:
             if error.code == "UNAVAILABLE":
                 log.warning("%s unavailable: %s", method, error.reason)
@@ -118,8 +129,9 @@ class ErrorInterceptor(CallInterceptor):
                     code_pb2.UNIMPLEMENTED, "NOT_IMPLEMENTED", f"{method} is not implemented yet"
                 )
         except Exception:
-            if context.code() not in (None, grpc.StatusCode.OK):  # type: ignore[attr-defined]
+            if context.code() not in (None, grpc.StatusCode.OK):
                 raise  # the call was already aborted with a status of its own
             log.exception("unexpected error in %s", method)
             status = _reason_only(code_pb2.INTERNAL, "INTERNAL", "internal error")
-        context.abort_with_status(rpc_status.to_status(status))
+        _fail(context, rpc_status.to_status(status))
+        return None

@@ -3,12 +3,13 @@ handler method with the caller, and writes the response."""
 
 from __future__ import annotations
 
-import grpc
+from asyncio import to_thread
 
 from user_service.domain.balances import BalancesHandler
 from user_service.domain.holds import HoldsHandler
 from user_service.domain.transfers import TransfersHandler
 from user_service.server.interceptors.auth import caller
+from user_service.server.servicers import Context
 from user_service.server.servicers import balance_messages as messages
 from userservice.v1 import balance_pb2, balance_pb2_grpc
 
@@ -19,16 +20,16 @@ class BalanceServicer(balance_pb2_grpc.BalanceServicer):
         self._transfers = transfers
         self._holds = holds
 
-    def GetBalance(
-        self, request: balance_pb2.GetBalanceRequest, context: grpc.ServicerContext
+    async def GetBalance(
+        self, request: balance_pb2.GetBalanceRequest, context: Context
     ) -> balance_pb2.GetBalanceResponse:
-        balance = self._balances.get_balance(caller(), request.user_id)
+        balance = await self._balances.get_balance(caller(), request.user_id)
         return balance_pb2.GetBalanceResponse(balance=messages.balance_info(balance))
 
-    def Deposit(
-        self, request: balance_pb2.DepositRequest, context: grpc.ServicerContext
+    async def Deposit(
+        self, request: balance_pb2.DepositRequest, context: Context
     ) -> balance_pb2.DepositResponse:
-        posted = self._balances.deposit(
+        posted = await self._balances.deposit(
             caller(),
             user_id=request.user_id,
             amount=request.amount,
@@ -40,10 +41,10 @@ class BalanceServicer(balance_pb2_grpc.BalanceServicer):
             balance=messages.balance_info(posted.balance),
         )
 
-    def Withdraw(
-        self, request: balance_pb2.WithdrawRequest, context: grpc.ServicerContext
+    async def Withdraw(
+        self, request: balance_pb2.WithdrawRequest, context: Context
     ) -> balance_pb2.WithdrawResponse:
-        posted = self._balances.withdraw(
+        posted = await self._balances.withdraw(
             caller(),
             user_id=request.user_id,
             amount=request.amount,
@@ -55,10 +56,11 @@ class BalanceServicer(balance_pb2_grpc.BalanceServicer):
             balance=messages.balance_info(posted.balance),
         )
 
-    def Transfer(
-        self, request: balance_pb2.TransferRequest, context: grpc.ServicerContext
+    async def Transfer(
+        self, request: balance_pb2.TransferRequest, context: Context
     ) -> balance_pb2.TransferResponse:
-        moved = self._transfers.transfer(
+        moved = await to_thread(
+            self._transfers.transfer,
             caller(),
             from_user_id=request.from_user_id,
             to_user_id=request.to_user_id,
@@ -72,10 +74,11 @@ class BalanceServicer(balance_pb2_grpc.BalanceServicer):
             from_balance=messages.balance_info(moved.from_balance),
         )
 
-    def ListTransactions(
-        self, request: balance_pb2.ListTransactionsRequest, context: grpc.ServicerContext
+    async def ListTransactions(
+        self, request: balance_pb2.ListTransactionsRequest, context: Context
     ) -> balance_pb2.ListTransactionsResponse:
-        page = self._balances.list_transactions(
+        page = await to_thread(
+            self._balances.list_transactions,
             caller(),
             user_id=request.user_id,
             page_size=request.page_size,
@@ -87,10 +90,11 @@ class BalanceServicer(balance_pb2_grpc.BalanceServicer):
             next_page_token=page.next_page_token,
         )
 
-    def ReserveFunds(
-        self, request: balance_pb2.ReserveFundsRequest, context: grpc.ServicerContext
+    async def ReserveFunds(
+        self, request: balance_pb2.ReserveFundsRequest, context: Context
     ) -> balance_pb2.ReserveFundsResponse:
-        held = self._holds.reserve(
+        held = await to_thread(
+            self._holds.reserve,
             caller(),
             user_id=request.user_id,
             amount=request.amount,
@@ -102,11 +106,15 @@ class BalanceServicer(balance_pb2_grpc.BalanceServicer):
             hold=messages.hold(held.hold), balance=messages.balance_info(held.balance)
         )
 
-    def CaptureHold(
-        self, request: balance_pb2.CaptureHoldRequest, context: grpc.ServicerContext
+    async def CaptureHold(
+        self, request: balance_pb2.CaptureHoldRequest, context: Context
     ) -> balance_pb2.CaptureHoldResponse:
-        captured = self._holds.capture(
-            caller(), hold_id=request.hold_id, amount=request.amount, request_id=request.request_id
+        captured = await to_thread(
+            self._holds.capture,
+            caller(),
+            hold_id=request.hold_id,
+            amount=request.amount,
+            request_id=request.request_id,
         )
         return balance_pb2.CaptureHoldResponse(
             transaction=messages.transaction(captured.transaction),
@@ -114,10 +122,10 @@ class BalanceServicer(balance_pb2_grpc.BalanceServicer):
             hold=messages.hold(captured.hold),
         )
 
-    def ReleaseHold(
-        self, request: balance_pb2.ReleaseHoldRequest, context: grpc.ServicerContext
+    async def ReleaseHold(
+        self, request: balance_pb2.ReleaseHoldRequest, context: Context
     ) -> balance_pb2.ReleaseHoldResponse:
-        released = self._holds.release(caller(), request.hold_id)
+        released = await to_thread(self._holds.release, caller(), request.hold_id)
         return balance_pb2.ReleaseHoldResponse(
             hold=messages.hold(released.hold), balance=messages.balance_info(released.balance)
         )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from asyncio import to_thread
 from dataclasses import dataclass
 from typing import TypedDict
-
-import grpc
 
 from user_service.domain.model import IssuedTokens
 from user_service.domain.recovery import RecoveryHandler
@@ -13,6 +12,7 @@ from user_service.domain.registration import RegistrationHandler
 from user_service.domain.sessions import SessionsHandler
 from user_service.domain.users import UsersHandler
 from user_service.server.interceptors.auth import caller
+from user_service.server.servicers import Context
 from user_service.server.servicers.fields import parse_id
 from user_service.server.servicers.users_proto import roles_from, user_message
 from userservice.v1 import user_auth_pb2 as pb
@@ -40,34 +40,36 @@ class UserAuthServicer(user_auth_pb2_grpc.UserAuthServicer):
     def __init__(self, handlers: UserAuthHandlers) -> None:
         self._h = handlers
 
-    def Register(self, request: pb.RegisterRequest, context: grpc.ServicerContext) -> pb.RegisterResponse:
-        user = self._h.registration.register(request.email, request.password, request.full_name)
+    async def Register(self, request: pb.RegisterRequest, context: Context) -> pb.RegisterResponse:
+        user = await to_thread(
+            self._h.registration.register, request.email, request.password, request.full_name
+        )
         return pb.RegisterResponse(user=user_message(user))
 
-    def Login(self, request: pb.LoginRequest, context: grpc.ServicerContext) -> pb.LoginResponse:
-        issued = self._h.sessions.login(request.email, request.password)
+    async def Login(self, request: pb.LoginRequest, context: Context) -> pb.LoginResponse:
+        issued = await to_thread(self._h.sessions.login, request.email, request.password)
         return pb.LoginResponse(**_tokens(issued), user=user_message(issued.user))
 
-    def RefreshToken(
-        self, request: pb.RefreshTokenRequest, context: grpc.ServicerContext
+    async def RefreshToken(
+        self, request: pb.RefreshTokenRequest, context: Context
     ) -> pb.RefreshTokenResponse:
-        return pb.RefreshTokenResponse(**_tokens(self._h.sessions.refresh(request.refresh_token)))
+        issued = await to_thread(self._h.sessions.refresh, request.refresh_token)
+        return pb.RefreshTokenResponse(**_tokens(issued))
 
-    def Logout(self, request: pb.LogoutRequest, context: grpc.ServicerContext) -> pb.LogoutResponse:
-        self._h.sessions.logout(caller())
+    async def Logout(self, request: pb.LogoutRequest, context: Context) -> pb.LogoutResponse:
+        await to_thread(self._h.sessions.logout, caller())
         return pb.LogoutResponse()
 
-    def GetMe(self, request: pb.GetMeRequest, context: grpc.ServicerContext) -> pb.GetMeResponse:
-        return pb.GetMeResponse(user=user_message(self._h.users.me(caller())))
+    async def GetMe(self, request: pb.GetMeRequest, context: Context) -> pb.GetMeResponse:
+        return pb.GetMeResponse(user=user_message(await self._h.users.me(caller())))
 
-    def GetUser(self, request: pb.GetUserRequest, context: grpc.ServicerContext) -> pb.GetUserResponse:
-        user = self._h.users.get(caller(), parse_id(request.user_id, "user_id", "INVALID_USER_ID"))
-        return pb.GetUserResponse(user=user_message(user))
+    async def GetUser(self, request: pb.GetUserRequest, context: Context) -> pb.GetUserResponse:
+        user_id = parse_id(request.user_id, "user_id", "INVALID_USER_ID")
+        return pb.GetUserResponse(user=user_message(await self._h.users.get(caller(), user_id)))
 
-    def UpdateUser(
-        self, request: pb.UpdateUserRequest, context: grpc.ServicerContext
-    ) -> pb.UpdateUserResponse:
-        user = self._h.users.update(
+    async def UpdateUser(self, request: pb.UpdateUserRequest, context: Context) -> pb.UpdateUserResponse:
+        user = await to_thread(
+            self._h.users.update,
             caller(),
             parse_id(request.user_id, "user_id", "INVALID_USER_ID"),
             list(request.update_mask.paths),
@@ -76,53 +78,58 @@ class UserAuthServicer(user_auth_pb2_grpc.UserAuthServicer):
         )
         return pb.UpdateUserResponse(user=user_message(user))
 
-    def DeleteUser(
-        self, request: pb.DeleteUserRequest, context: grpc.ServicerContext
-    ) -> pb.DeleteUserResponse:
-        self._h.users.delete(caller(), parse_id(request.user_id, "user_id", "INVALID_USER_ID"))
+    async def DeleteUser(self, request: pb.DeleteUserRequest, context: Context) -> pb.DeleteUserResponse:
+        user_id = parse_id(request.user_id, "user_id", "INVALID_USER_ID")
+        await to_thread(self._h.users.delete, caller(), user_id)
         return pb.DeleteUserResponse()
 
-    def ListUsers(self, request: pb.ListUsersRequest, context: grpc.ServicerContext) -> pb.ListUsersResponse:
-        page = self._h.users.list(caller(), request.page_size, request.page_token, request.filter)
+    async def ListUsers(self, request: pb.ListUsersRequest, context: Context) -> pb.ListUsersResponse:
+        page = await to_thread(
+            self._h.users.list, caller(), request.page_size, request.page_token, request.filter
+        )
         return pb.ListUsersResponse(
             users=[user_message(user) for user in page.users], next_page_token=page.next_page_token
         )
 
-    def SetUserRoles(
-        self, request: pb.SetUserRolesRequest, context: grpc.ServicerContext
+    async def SetUserRoles(
+        self, request: pb.SetUserRolesRequest, context: Context
     ) -> pb.SetUserRolesResponse:
-        user = self._h.users.set_roles(
-            caller(), parse_id(request.user_id, "user_id", "INVALID_USER_ID"), roles_from(request.roles)
+        user = await to_thread(
+            self._h.users.set_roles,
+            caller(),
+            parse_id(request.user_id, "user_id", "INVALID_USER_ID"),
+            roles_from(request.roles),
         )
         return pb.SetUserRolesResponse(user=user_message(user))
 
-    def ChangePassword(
-        self, request: pb.ChangePasswordRequest, context: grpc.ServicerContext
+    async def ChangePassword(
+        self, request: pb.ChangePasswordRequest, context: Context
     ) -> pb.ChangePasswordResponse:
-        self._h.recovery.change_password(caller(), request.current_password, request.new_password)
+        await to_thread(
+            self._h.recovery.change_password, caller(), request.current_password, request.new_password
+        )
         return pb.ChangePasswordResponse()
 
-    def VerifyEmail(
-        self, request: pb.VerifyEmailRequest, context: grpc.ServicerContext
-    ) -> pb.VerifyEmailResponse:
-        return pb.VerifyEmailResponse(user=user_message(self._h.registration.verify_email(request.token)))
+    async def VerifyEmail(self, request: pb.VerifyEmailRequest, context: Context) -> pb.VerifyEmailResponse:
+        user = await to_thread(self._h.registration.verify_email, request.token)
+        return pb.VerifyEmailResponse(user=user_message(user))
 
-    def ResendVerificationEmail(
-        self, request: pb.ResendVerificationEmailRequest, context: grpc.ServicerContext
+    async def ResendVerificationEmail(
+        self, request: pb.ResendVerificationEmailRequest, context: Context
     ) -> pb.ResendVerificationEmailResponse:
-        self._h.registration.resend_verification(request.email)
+        await to_thread(self._h.registration.resend_verification, request.email)
         return pb.ResendVerificationEmailResponse()
 
-    def ForgotPassword(
-        self, request: pb.ForgotPasswordRequest, context: grpc.ServicerContext
+    async def ForgotPassword(
+        self, request: pb.ForgotPasswordRequest, context: Context
     ) -> pb.ForgotPasswordResponse:
-        self._h.recovery.forgot_password(request.email)
+        await to_thread(self._h.recovery.forgot_password, request.email)
         return pb.ForgotPasswordResponse()
 
-    def ResetPassword(
-        self, request: pb.ResetPasswordRequest, context: grpc.ServicerContext
+    async def ResetPassword(
+        self, request: pb.ResetPasswordRequest, context: Context
     ) -> pb.ResetPasswordResponse:
-        self._h.recovery.reset_password(request.token, request.new_password)
+        await to_thread(self._h.recovery.reset_password, request.token, request.new_password)
         return pb.ResetPasswordResponse()
 
 
