@@ -1,4 +1,5 @@
-"""Logging: JSON lines (or text) on stderr, each record carrying the current request id.
+"""Logging: JSON lines (or text) on stderr (in batches: log_output.py), each record carrying
+the current request id.
 
 Log lines are redacted of the row values PostgreSQL puts in its DETAIL lines ("Failing row
 contains (...)", "Key (email)=(...)"): a violated constraint on users would otherwise log
@@ -13,10 +14,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from user_service.call_log import call_log
+from user_service.log_output import BatchedStderr
 
 # Set by the interceptors for the duration of each call: its request id, and the caller's
 # user id once its token is known.
@@ -97,6 +100,11 @@ class TextFormatter(logging.Formatter):
         return redact(super().format(record), _database_details(record))
 
 
+# One encoder for every line (json.dumps with an argument such as `default` makes a new one
+# each time).
+_ENCODE = json.JSONEncoder(default=str).encode
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__()
@@ -126,10 +134,12 @@ class JsonFormatter(logging.Formatter):
         user_id = getattr(record, "user_id", None)
         if user_id:
             entry["user_id"] = user_id
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        fields = record.__dict__
+        for extra in fields.keys() - _STANDARD:
+            entry[extra] = fields[extra]
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info), details)
-        return json.dumps(entry, default=str)
+        return _ENCODE(entry)
 
 
 def configure_logging(level: str, fmt: str) -> None:
@@ -138,12 +148,15 @@ def configure_logging(level: str, fmt: str) -> None:
     logging.logThreads = False
     logging.logMultiprocessing = False
     logging._srcfile = None
-    handler = logging.StreamHandler(sys.stderr)
+    handler = BatchedStderr()
     handler.addFilter(_CallFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(TextFormatter())
     root = logging.getLogger()
+    for replaced in root.handlers:
+        replaced.close()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    call_log.write_to(handler.write_line, json=fmt == "json")

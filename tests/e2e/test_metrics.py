@@ -45,6 +45,16 @@ def grpc_labels(method: str, service: str = "userservice.v1.UserAuth") -> dict[s
     return {"grpc_type": "unary", "grpc_service": service, "grpc_method": method}
 
 
+def counted(
+    server: ServerProcess, name: str, at_least: float, since: Samples | None = None, **labels: str
+) -> Samples:
+    """A scrape once `name` has reached `at_least` (more than in `since`): calls are counted
+    in the server process and reach /metrics within a second (metrics.FLUSH_SECONDS)."""
+    base = value(since, name, **labels) if since is not None else 0.0
+    wait_until(lambda: value(scrape(server), name, **labels) - base >= at_least)
+    return scrape(server)
+
+
 def wait_until(check, within: float = 20) -> None:
     deadline = time.monotonic() + within
     while not check():
@@ -69,9 +79,11 @@ def test_grpc_calls_are_counted_by_method_and_code_and_timed(measured, engine):
         Caller(measured.channel, token=identity.token).call("GetMe")
     for _ in range(2):
         Caller(measured.channel).refused("GetMe")
-    after = scrape(measured)
-
     getme = grpc_labels("GetMe")
+    # A call is counted as handled last, after it started (both reach /metrics together).
+    counted(measured, "grpc_server_handled_total", 3, before, **getme, grpc_code="OK")
+    after = counted(measured, "grpc_server_handled_total", 2, before, **getme, grpc_code="UNAUTHENTICATED")
+
     assert (
         value(after, "grpc_server_started_total", **getme)
         - value(before, "grpc_server_started_total", **getme)
@@ -206,11 +218,12 @@ def test_several_server_processes_share_the_port_and_add_up_their_metrics(servic
             for _ in range(2):
                 Caller(channel, token=identity.token).call("GetMe")
         Caller(channels[0]).refused("GetMe")
-        samples = scrape(server)
+        getme = grpc_labels("GetMe")
+        counted(server, "grpc_server_handled_total", 32, None, **getme, grpc_code="OK")
+        samples = counted(server, "grpc_server_handled_total", 1, None, **getme, grpc_code="UNAUTHENTICATED")
         for channel in channels:
             channel.close()
 
-        getme = grpc_labels("GetMe")
         assert value(samples, "grpc_server_handled_total", **getme, grpc_code="OK") == 32
         assert value(samples, "grpc_server_handled_total", **getme, grpc_code="UNAUTHENTICATED") == 1
         pids = {dict(labels)["pid"] for name, labels in samples if name == "process_cpu_seconds_total"}
@@ -235,5 +248,8 @@ def test_a_refused_call_is_counted_under_its_code(measured):
     assert status_details(refused.value)["ErrorInfo"].reason == "INVALID_EMAIL"
 
     register = grpc_labels("Register")
-    handled = value(scrape(measured), "grpc_server_handled_total", **register, grpc_code="INVALID_ARGUMENT")
+    after = counted(
+        measured, "grpc_server_handled_total", 1, before, **register, grpc_code="INVALID_ARGUMENT"
+    )
+    handled = value(after, "grpc_server_handled_total", **register, grpc_code="INVALID_ARGUMENT")
     assert handled - value(before, "grpc_server_handled_total", **register, grpc_code="INVALID_ARGUMENT") == 1

@@ -18,7 +18,6 @@ import functools
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from user_service.adapters.jwt_tokens import LEEWAY_SECONDS, JwtCodec, TokenInvalid
 from user_service.adapters.session_cache import REVOKED, CacheUnavailable, SessionCache
@@ -59,21 +58,26 @@ def _roles(cached: str) -> frozenset[Role]:
 CHECKED_TOKENS = 10_000
 
 
-@dataclass(frozen=True)
 class _Checked:
-    """What a token that passed the checks says."""
+    """What a token that passed the checks says, and the caller it made last (the same
+    object while the session's roles stay the same, so that a call makes none)."""
 
-    user_id: uuid.UUID
-    session_id: uuid.UUID
-    session_text: str
-    token_id: str
-    expires: int
+    __slots__ = ("_last", "expires", "session_id", "session_text", "token_id", "user_id")
 
+    def __init__(self, user_id: uuid.UUID, session_id: uuid.UUID, token_id: str, expires: int) -> None:
+        self.user_id = user_id
+        self.session_id = session_id
+        self.session_text = str(session_id)
+        self.token_id = token_id
+        self.expires = expires
+        self._last: tuple[str, Principal] | None = None
 
-def _principal(checked: _Checked, roles: frozenset[Role]) -> Principal:
-    return Principal(
-        user_id=checked.user_id, roles=roles, session_id=checked.session_text, token_id=checked.token_id
-    )
+    def principal(self, roles_text: str) -> Principal:
+        last = self._last
+        if last is None or last[0] != roles_text:
+            made = Principal(self.user_id, _roles(roles_text), self.session_text, self.token_id)
+            last = self._last = (roles_text, made)
+        return last[1]
 
 
 class TokenAuthenticator:
@@ -92,7 +96,7 @@ class TokenAuthenticator:
         roles = self._session_roles(checked.session_id, checked.user_id)
         if roles is None:
             raise _revoked()
-        return _principal(checked, roles)
+        return checked.principal(",".join(sorted(roles)))
 
     def known(self, token: str) -> Principal | None:
         """As calling it, from this process's memory alone (no Redis, no database); None
@@ -103,7 +107,7 @@ class TokenAuthenticator:
             return None
         if cached == REVOKED:
             raise _revoked()
-        return _principal(checked, _roles(cached))
+        return checked.principal(cached)
 
     def _verified(self, token: str) -> _Checked:
         checked = self._checked.get(token)
@@ -119,9 +123,8 @@ class TokenAuthenticator:
         process runs, so only its expiry needs checking again (CHECKED_TOKENS kept)."""
         try:
             claims = self._codec.decode(token, required=("sid", "roles"))
-            session_id = uuid.UUID(claims["sid"])
             checked = _Checked(
-                uuid.UUID(claims["sub"]), session_id, str(session_id), str(claims["jti"]), claims["exp"]
+                uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]), str(claims["jti"]), claims["exp"]
             )
         except (TokenInvalid, ValueError, TypeError, AttributeError):
             raise _invalid() from None

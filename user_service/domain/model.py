@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,11 @@ class Principal:
     roles: frozenset[Role]
     session_id: str
     token_id: str
+
+    @functools.cached_property
+    def user_text(self) -> str:
+        """The user id as text (for log lines: made once per caller, not per call)."""
+        return str(self.user_id)
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,13 @@ class LoopPool:
         self._idle: list[asyncpg.Connection] = []
         self._open = 0  # idle, checked out, or being made
         self._waiters: collections.deque[asyncio.Future[_Slot]] = collections.deque()
+        self._reported_in_use = 0
+        metrics.counted_here(self)  # its connections in use, in the pool gauge, once a second
 
     async def acquire(self) -> asyncpg.Connection:
         while self._idle:
             connection = self._idle.pop()
             if not connection.is_closed():
-                metrics.pool_in_use.inc()
                 return connection
             self._open -= 1
         if self._open < self._size:
@@ -53,12 +54,18 @@ class LoopPool:
 
     def release(self, connection: asyncpg.Connection, *, broken: bool = False) -> None:
         """Give back a connection; `broken` (or found closed): it is closed and dropped."""
-        metrics.pool_in_use.dec()
         if broken or connection.is_closed():
             connection.terminate()
             self._free_place()
         else:
             self._hand_over(connection)
+
+    def flush(self) -> None:
+        """Its connections in use (or being made) into the pool gauge, which SQLAlchemy's
+        pool moves on each checkout: per call here, that would cost a call two updates."""
+        in_use = self._open - len(self._idle)
+        metrics.pool_in_use.inc(in_use - self._reported_in_use)
+        self._reported_in_use = in_use
 
     async def close(self) -> None:
         """Close the idle connections (those still checked out close as they come back)."""
@@ -76,7 +83,6 @@ class LoopPool:
         except BaseException:
             self._free_place()
             raise
-        metrics.pool_in_use.inc()
         return connection
 
     async def _wait(self) -> _Slot:

@@ -69,7 +69,7 @@ class AuthInterceptor(CallInterceptor):
         self._policies = policies
 
     async def around(
-        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+        self, behavior: Behavior, method: str, request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Any:
         policy = self._policies.get(method)
         if policy is None:
@@ -84,7 +84,7 @@ class AuthInterceptor(CallInterceptor):
                 require(principal, policy.action)
         reset = _principal.set(principal)
         if principal is not None:
-            user_id_var.set(str(principal.user_id))  # for the call's log lines (reset with them)
+            user_id_var.set(principal.user_text)  # for the call's log lines (reset with them)
         try:
             return await behavior(request, context)
         finally:

@@ -65,10 +65,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
             # The contract has unary RPCs only; a streaming one would pass unchecked by the
             # interceptors, so it is not served at all.
             return None
-        behavior = on_the_loop(handler.unary_unary)
+        behavior, around = on_the_loop(handler.unary_unary), self.around
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            return await self.around(behavior, request, context, method)
+            return await around(behavior, method, request, context)
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped,
@@ -82,7 +82,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
 
     @abc.abstractmethod
     async def around(
-        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+        self, behavior: Behavior, method: str, request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Any:
         """Run `await behavior(request, context)` with something before and after it."""
 

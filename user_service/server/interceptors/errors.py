@@ -104,7 +104,7 @@ class ErrorInterceptor(CallInterceptor):
         return _tolerant(deserializer) if deserializer is not None else None
 
     async def around(
-        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+        self, behavior: Behavior, method: str, request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Any:
         try:
             if self._drain is not None:

@@ -6,7 +6,7 @@ go-grpc-prometheus's counters and latency histogram (user_service.metrics)."""
 
 from __future__ import annotations
 
-import logging
+import itertools
 import re
 import secrets
 import time
@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 
 from user_service import deadlines, metrics
+from user_service.call_log import call_log
 from user_service.caller import Network, client_address_var, resolve
 from user_service.logs import request_id_var, user_id_var
 from user_service.server.interceptors.call import Behavior, CallInterceptor, metadata_value
@@ -24,14 +25,19 @@ REQUEST_ID_KEY = "x-request-id"
 # What is safe to log and echo; anything else is replaced by a fresh id.
 _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 
-log = logging.getLogger("user_service.requests")
-
 
 class RequestLogInterceptor(CallInterceptor):
     def __init__(self, trusted_proxies: Sequence[Network] = ()) -> None:
         super().__init__()
         self._trusted_proxies = tuple(trusted_proxies)
         self._metrics: dict[str, metrics.CallMetrics] = {}
+        # New request ids: this process's random half and a count (unique, and no system
+        # call per request as os.urandom would be).
+        self._id_prefix = secrets.token_hex(8)
+        self._id_numbers = itertools.count()
+
+    def _new_request_id(self) -> str:
+        return f"{self._id_prefix}{next(self._id_numbers):016x}"
 
     def _metrics_of(self, method: str) -> metrics.CallMetrics:
         found = self._metrics.get(method)
@@ -40,11 +46,11 @@ class RequestLogInterceptor(CallInterceptor):
         return found
 
     async def around(
-        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+        self, behavior: Behavior, method: str, request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Any:
         request_id = metadata_value(context, REQUEST_ID_KEY)
         if request_id is None or not _ACCEPTABLE_REQUEST_ID.fullmatch(request_id):
-            request_id = secrets.token_hex(16)
+            request_id = self._new_request_id()
         request_token = request_id_var.set(request_id)
         user_token = user_id_var.set(None)  # the auth interceptor names the caller
         address = resolve(context.peer(), metadata_value(context, "x-forwarded-for"), self._trusted_proxies)
@@ -54,7 +60,6 @@ class RequestLogInterceptor(CallInterceptor):
         context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
         measured = self._metrics_of(method)
         measured.started()
-        measured.received()
         started = time.perf_counter()
         failed = False
         deadline = deadlines.begin(context.time_remaining())
@@ -70,15 +75,7 @@ class RequestLogInterceptor(CallInterceptor):
             elapsed_ms = elapsed * 1000
             measured.handled(name)
             measured.observe(elapsed)
-            if name == "OK":
-                measured.sent()
-            log.info(
-                "%s %s %.1f ms",
-                method,
-                name,
-                elapsed_ms,
-                extra={"grpc_method": method, "grpc_code": name, "duration_ms": round(elapsed_ms, 2)},
-            )
+            call_log.call(method, name, elapsed_ms, request_id, user_id_var.get())
             deadlines.end(deadline)
             client_address_var.reset(address_token)
             user_id_var.reset(user_token)

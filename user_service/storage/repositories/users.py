@@ -33,6 +33,9 @@ _USER_COLUMNS = (
 _LIVE = UserRow.delete_time.is_(None)
 
 
+_ROLES = {role.value: role for role in Role}  # a lookup, where Role(value) is a call into enum
+
+
 def _user_from(values: tuple[Any, ...]) -> User:
     """A user from the columns of _USER_COLUMNS, in their order."""
     user_id, email, full_name, is_active, email_verified, roles, create_time, update_time = values
@@ -42,7 +45,7 @@ def _user_from(values: tuple[Any, ...]) -> User:
         full_name=full_name,
         is_active=is_active,
         email_verified=email_verified,
-        roles=tuple(Role(role) for role in roles),
+        roles=tuple(_ROLES[role] for role in roles),
         create_time=create_time,
         update_time=update_time,
     )
