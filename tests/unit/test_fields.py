@@ -42,4 +42,4 @@ def test_timestamps_say_what_protobuf_says(moment):
     expected = timestamp_pb2.Timestamp()
     expected.FromDatetime(moment)
 
-    assert timestamp(moment) == expected
+    assert timestamp_pb2.Timestamp(**timestamp(moment)) == expected

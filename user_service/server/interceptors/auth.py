@@ -82,10 +82,8 @@ class AuthInterceptor(CallInterceptor):
                 principal = await asyncio.to_thread(self._authenticate, token)
             if policy.action is not None:
                 require(principal, policy.action)
-        reset = _principal.set(principal)
+        # The call's task's own context (server/interceptors/request_log.py): no reset needed.
+        _principal.set(principal)
         if principal is not None:
-            user_id_var.set(principal.user_text)  # for the call's log lines (reset with them)
-        try:
-            return await behavior(request, context)
-        finally:
-            _principal.reset(reset)
+            user_id_var.set(principal.user_text)  # for the call's log lines
+        return await behavior(request, context)

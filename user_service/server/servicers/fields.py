@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from google.protobuf import timestamp_pb2
-
 from user_service.domain.errors import FieldViolation, InvalidArgument
 
 
@@ -25,11 +23,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 
 
-def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
-    """An aware datetime (what PostgreSQL's timestamptz gives) as a Timestamp; a third of the
-    cost of Timestamp.FromDatetime, which answers the same."""
+def timestamp(moment: datetime) -> dict[str, int]:
+    """An aware datetime (what PostgreSQL's timestamptz gives; a naive one is taken as UTC,
+    as protobuf takes it) as a Timestamp's fields, for a message's constructor: it answers
+    what Timestamp.FromDatetime does, at a fraction of its cost, and the constructor copies
+    fields faster than it copies a Timestamp made first."""
     if moment.tzinfo is None:
-        stamp = timestamp_pb2.Timestamp()
-        stamp.FromDatetime(moment)  # naive: taken as UTC
-        return stamp
-    return timestamp_pb2.Timestamp(seconds=(moment - _EPOCH) // _SECOND, nanos=moment.microsecond * 1000)
+        moment = moment.replace(tzinfo=UTC)
+    return {"seconds": (moment - _EPOCH) // _SECOND, "nanos": moment.microsecond * 1000}
