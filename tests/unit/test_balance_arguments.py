@@ -89,3 +89,10 @@ def test_a_fingerprint_names_the_rpc_and_every_argument():
     assert base != fingerprint("Deposit", "u", "USD", 101, "")
     assert base != fingerprint("Deposit", "u", "USD", 100, " ")
     assert fingerprint("T", "a,b", "c") != fingerprint("T", "a", "b,c")
+
+
+def test_a_fingerprint_stays_what_the_ledger_already_holds():
+    """Rows written before keep matching their retries: the canonical form never drifts."""
+    made = fingerprint("Deposit", "00000000-0000-4000-8000-000000000001", "USD", 2500, "top-up \u00e9")
+
+    assert made == "0c1205a0b25f1d969d68b94753f2950f1f036c3d28a0bb7791b4cbc735d44e87"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
+import re
 import uuid
 from datetime import timedelta
 
@@ -24,8 +24,12 @@ MAX_HOLD_TTL = timedelta(days=7)
 _NIL = uuid.UUID(int=0)  # stands in for a bad id until `check()` raises
 
 
+# Unicode's control characters (category Cc): C0, DEL and C1, searched in C, not per character.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(character) == "Cc" for character in text)
+    return _CONTROL.search(text) is not None
 
 
 class Arguments:
@@ -102,5 +106,8 @@ class Arguments:
 def fingerprint(rpc: str, *arguments: str | int | None) -> str:
     """SHA-256 of the RPC's name and its canonical arguments: a retry with the same
     request_id must carry the same fingerprint, or it is another call reusing the key."""
-    canonical = json.dumps([rpc, *arguments], separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL([rpc, *arguments]).encode()).hexdigest()
+
+
+# One encoder for every fingerprint (json.dumps with arguments makes a new one each time).
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode

@@ -1,6 +1,8 @@
 """Single statements outside any explicit transaction: the hot reads (checking a token's
 session, GetMe, GetUser, GetBalance) and the hot write (a deposit or withdrawal), each one
-round trip to PostgreSQL.
+round trip to PostgreSQL. The server runs them on its event loop with asyncpg
+(loop_statements.py); Statements here runs them on psycopg2, for code that blocks anyway
+(the token check's database fallback, in a worker thread).
 
 A unit of work costs a transaction (BEGIN and COMMIT or ROLLBACK, two more round trips)
 and the ORM's bookkeeping. A statement that does all its work at once needs neither: one
