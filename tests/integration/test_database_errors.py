@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from tests.support.databases import temporary_database
 from tests.support.network import free_port
 from tests.support.probe import Probe, behave
 from tests.support.statuses import status_details
@@ -50,20 +49,6 @@ def transactions_on(
 ) -> tuple[Engine, Transactions]:
     engine = make_engine(url, limits=limits, **{"pool_size": 2, **engine_options})
     return engine, Transactions(session_factory(engine, limits))
-
-
-@pytest.fixture(scope="module")
-def scratch_url() -> Iterator[str]:
-    """A blank database of this module's own: its tests create tables to lock."""
-    with temporary_database(migrated=False) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def scratch(scratch_url) -> Iterator[Engine]:
-    engine = make_engine(scratch_url, pool_size=2)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ never loses one."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
 
 import asyncpg
@@ -15,10 +16,9 @@ import pytest
 import uvloop
 from sqlalchemy import Engine, text
 
-from tests.support.databases import temporary_database
 from tests.support.network import free_port
 from user_service import deadlines
-from user_service.storage.database import loop_connector, make_engine
+from user_service.storage.database import loop_connector
 from user_service.storage.errors import (
     DatabaseBusy,
     DatabaseTimeout,
@@ -46,38 +46,27 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return uvloop.run(coroutine)
 
 
-@pytest.fixture(scope="module")
-def scratch_url() -> Iterator[str]:
-    """A blank database of this module's own: its tests create tables."""
-    with temporary_database(migrated=False) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def scratch(scratch_url) -> Iterator[Engine]:
-    engine = make_engine(scratch_url, pool_size=2)
-    yield engine
-    engine.dispose()
-
-
-def statements_on(
+@contextlib.asynccontextmanager
+async def statements_on(
     url: str, *, size: int = 1, limits: SessionLimits | None = None, timeout: float = 2.0
-) -> LoopStatements:
+) -> AsyncIterator[LoopStatements]:
+    """Statements on a pool of their own, its idle connections closed at the end."""
     limits = limits or SessionLimits()
-    return LoopStatements(LoopPool(loop_connector(url, limits), size, timeout), limits)
+    statements = LoopStatements(LoopPool(loop_connector(url, limits), size, timeout), limits)
+    try:
+        yield statements
+    finally:
+        await statements.close()
 
 
 def test_a_statement_gives_its_first_row_or_none(scratch_url):
     async def scenario() -> Any:
-        reads = statements_on(scratch_url)
-        try:
+        async with statements_on(scratch_url) as reads:
             return (
                 await reads.one(ONE, {"n": 7}),
                 await reads.one(TWICE, {"n": 2, "m": 5}),  # a name used twice is one parameter
                 await reads.one(NONE, {}),
             )
-        finally:
-            await reads.close()
 
     assert run(scenario()) == (7, (4, 5), None)
 
@@ -92,25 +81,19 @@ def test_every_connection_starts_with_statement_lock_and_idle_timeouts(scratch_u
     ]
 
     async def scenario() -> Any:
-        reads = statements_on(scratch_url, limits=limits)
-        try:
+        async with statements_on(scratch_url, limits=limits) as reads:
             return [await reads.one(show, {}) for show in shows]
-        finally:
-            await reads.close()
 
     assert run(scenario()) == ["4s", "1500ms", "9s"]
 
 
 def test_a_bug_in_a_statement_stays_a_bug_and_its_connection_serves_on(scratch_url):
     async def scenario() -> Any:
-        reads = statements_on(scratch_url)
-        try:
+        async with statements_on(scratch_url) as reads:
             pid = await reads.one(PID, {})
             with pytest.raises(asyncpg.DivisionByZeroError):
                 await reads.one(FAILS, {"zero": 0})
             return pid, await reads.one(PID, {})
-        finally:
-            await reads.close()
 
     before, after = run(scenario())
     assert before == after  # the same connection, not dropped
@@ -120,11 +103,8 @@ def test_a_number_too_large_to_store_is_out_of_range(scratch_url):
     overflow = Statement("SELECT 9223372036854775807::bigint + %(n)s::bigint", lambda values: values[0])
 
     async def scenario() -> Any:
-        reads = statements_on(scratch_url)
-        try:
+        async with statements_on(scratch_url) as reads:
             await reads.one(overflow, {"n": 1})
-        finally:
-            await reads.close()
 
     with pytest.raises(ValueOutOfRange):
         run(scenario())
@@ -144,29 +124,23 @@ def test_a_conflict_and_a_unique_violation_name_themselves(scratch, scratch_url)
     insert = Statement("INSERT INTO unique_probe VALUES (%(id)s) RETURNING id", lambda values: values[0])
 
     async def scenario() -> Any:
-        reads = statements_on(scratch_url)
-        try:
+        async with statements_on(scratch_url) as reads:
             assert await reads.one(insert, {"id": 1}) == 1
             with pytest.raises(UniqueViolation) as violated:
                 await reads.one(insert, {"id": 1})
             assert violated.value.constraint == "unique_probe_pk"
             with pytest.raises(TransactionConflict):
                 await reads.one(Statement("SELECT conflict()", lambda values: values[0]), {})
-        finally:
-            await reads.close()
 
     run(scenario())
 
 
 def test_a_dead_pooled_connection_is_replaced_without_the_caller_noticing(scratch, scratch_url):
     async def scenario() -> Any:
-        reads = statements_on(scratch_url)
-        try:
+        async with statements_on(scratch_url) as reads:
             pid = await reads.one(PID, {})
             await asyncio.to_thread(terminate, scratch, pid)
             return pid, await reads.one(PID, {})
-        finally:
-            await reads.close()
 
     first, second = run(scenario())
     assert second is not None
@@ -181,7 +155,8 @@ def terminate(engine: Engine, pid: Any) -> None:
 
 def test_an_unreachable_database_is_unavailable():
     async def scenario() -> Any:
-        await statements_on(f"postgresql://postgres@127.0.0.1:{free_port()}/postgres").one(ONE, {"n": 1})
+        async with statements_on(f"postgresql://postgres@127.0.0.1:{free_port()}/postgres") as reads:
+            await reads.one(ONE, {"n": 1})
 
     with pytest.raises(DatabaseUnavailable):
         run(scenario())
@@ -189,12 +164,9 @@ def test_an_unreachable_database_is_unavailable():
 
 def test_a_statement_past_its_deadline_does_not_start(scratch_url):
     async def scenario() -> Any:
-        reads = statements_on(scratch_url)
-        try:
+        async with statements_on(scratch_url) as reads:
             with deadlines.call_deadline(0):
                 await reads.one(ONE, {"n": 1})
-        finally:
-            await reads.close()
 
     with pytest.raises(DatabaseTimeout):
         run(scenario())
@@ -202,14 +174,11 @@ def test_a_statement_past_its_deadline_does_not_start(scratch_url):
 
 def test_a_short_deadline_shortens_the_statement_timeout(scratch, scratch_url):
     async def scenario() -> Any:
-        reads = statements_on(scratch_url, limits=SessionLimits(statement_timeout_ms=60000))
-        started = time.monotonic()
-        try:
+        async with statements_on(scratch_url, limits=SessionLimits(statement_timeout_ms=60000)) as reads:
+            started = time.monotonic()
             with deadlines.call_deadline(0.3), pytest.raises(DatabaseTimeout):
                 await reads.one(SLEEP, {"seconds": 10})
             return time.monotonic() - started
-        finally:
-            await reads.close()
 
     assert run(scenario()) < 3
     with scratch.connect() as connection:
@@ -223,21 +192,20 @@ def test_a_short_deadline_shortens_the_statement_timeout(scratch, scratch_url):
 
 def test_a_full_pool_answers_busy_after_its_timeout_or_timeout_at_the_calls_deadline(scratch_url):
     async def scenario() -> Any:
-        reads = statements_on(scratch_url, size=1, timeout=0.3)
-        holder = asyncio.create_task(reads.one(SLEEP, {"seconds": 1.5}))
-        await asyncio.sleep(0.2)  # the holder has the pool's only connection
-        try:
-            started = time.monotonic()
-            with pytest.raises(DatabaseBusy):
-                await reads.one(ONE, {"n": 1})
-            busy = time.monotonic() - started
-            started = time.monotonic()
-            with deadlines.call_deadline(0.1), pytest.raises(DatabaseTimeout):
-                await reads.one(ONE, {"n": 1})
-            return busy, time.monotonic() - started
-        finally:
-            await holder
-            await reads.close()
+        async with statements_on(scratch_url, size=1, timeout=0.3) as reads:
+            holder = asyncio.create_task(reads.one(SLEEP, {"seconds": 1.5}))
+            await asyncio.sleep(0.2)  # the holder has the pool's only connection
+            try:
+                started = time.monotonic()
+                with pytest.raises(DatabaseBusy):
+                    await reads.one(ONE, {"n": 1})
+                busy = time.monotonic() - started
+                started = time.monotonic()
+                with deadlines.call_deadline(0.1), pytest.raises(DatabaseTimeout):
+                    await reads.one(ONE, {"n": 1})
+                return busy, time.monotonic() - started
+            finally:
+                await holder
 
     busy, timed_out = run(scenario())
     assert 0.25 < busy < 1.0
@@ -246,8 +214,7 @@ def test_a_full_pool_answers_busy_after_its_timeout_or_timeout_at_the_calls_dead
 
 def test_waiters_are_served_in_turn_by_the_connections_given_back(scratch_url):
     async def scenario() -> Any:
-        reads = statements_on(scratch_url, size=2, timeout=10)
-        try:
+        async with statements_on(scratch_url, size=2, timeout=10) as reads:
             done: list[int] = []
 
             async def call(number: int) -> None:
@@ -262,8 +229,6 @@ def test_waiters_are_served_in_turn_by_the_connections_given_back(scratch_url):
             pids = {await reads.one(PID, {}) for _ in range(6)}
             assert len(pids) <= 2  # never more connections than the pool's size
             return done
-        finally:
-            await reads.close()
 
     done = run(scenario())
     assert sorted(done) == list(range(8))
@@ -276,8 +241,7 @@ def test_a_connection_that_dies_under_a_waiter_leaves_room_for_a_new_one(scratch
     statement runs again once, on a connection of its own, as any found dead does)."""
 
     async def scenario() -> Any:
-        reads = statements_on(scratch_url, size=1, timeout=5)
-        try:
+        async with statements_on(scratch_url, size=1, timeout=5) as reads:
             pid = await reads.one(PID, {})
             holder = asyncio.create_task(reads.one(SLEEP, {"seconds": 2}))
             await asyncio.sleep(0.2)
@@ -289,16 +253,13 @@ def test_a_connection_that_dies_under_a_waiter_leaves_room_for_a_new_one(scratch
             assert time.monotonic() - started < 1.5  # not the holder's 2 s, nor the pool's 5 s
             await holder
             return found
-        finally:
-            await reads.close()
 
     assert run(scenario()) is not None
 
 
 def test_a_cancelled_call_gives_back_no_connection_in_the_middle_of_a_statement(scratch, scratch_url):
     async def scenario() -> Any:
-        reads = statements_on(scratch_url, size=1, timeout=5)
-        try:
+        async with statements_on(scratch_url, size=1, timeout=5) as reads:
             pid = await reads.one(PID, {})
             sleeping = asyncio.create_task(reads.one(SLEEP, {"seconds": 5}))
             await asyncio.sleep(0.2)
@@ -306,8 +267,6 @@ def test_a_cancelled_call_gives_back_no_connection_in_the_middle_of_a_statement(
             with pytest.raises(asyncio.CancelledError):
                 await sleeping
             return pid, await reads.one(PID, {})
-        finally:
-            await reads.close()
 
     before, after = run(scenario())
     assert before != after  # the cancelled one was closed, a new one answered
@@ -318,8 +277,7 @@ def test_after_a_restart_every_dead_idle_connection_is_skipped(scratch, scratch_
     answers (more dead ones than its one retry would get past)."""
 
     async def scenario() -> Any:
-        reads = statements_on(scratch_url, size=3)
-        try:
+        async with statements_on(scratch_url, size=3) as reads:
             pids = await asyncio.gather(
                 *(
                     reads.one(Statement("SELECT pg_backend_pid(), pg_sleep(0.2)", lambda v: int(v[0])), {})
@@ -330,7 +288,5 @@ def test_after_a_restart_every_dead_idle_connection_is_skipped(scratch, scratch_
             for pid in pids:
                 await asyncio.to_thread(terminate, scratch, pid)
             return await reads.one(PID, {})
-        finally:
-            await reads.close()
 
     assert run(scenario()) is not None
