@@ -25,7 +25,7 @@ from user_service.storage.errors import (
 
 _NO_ANSWER = (psycopg2.OperationalError, psycopg2.InterfaceError, exc.OperationalError, exc.InterfaceError)
 
-BY_SQLSTATE: dict[str, Callable[[], UserServiceError]] = {
+_BY_SQLSTATE: dict[str, Callable[[], UserServiceError]] = {
     errorcodes.SERIALIZATION_FAILURE: lambda: TransactionConflict("serialization failure"),
     errorcodes.DEADLOCK_DETECTED: lambda: TransactionConflict("deadlock"),
     errorcodes.LOCK_NOT_AVAILABLE: lambda: TransactionConflict("lock timeout"),
@@ -53,11 +53,16 @@ def translate(error: BaseException) -> UserServiceError | None:
     if not isinstance(error, psycopg2.Error | exc.DBAPIError):
         return None
     pgcode = getattr(error, "pgcode", None) or ""
-    make = BY_SQLSTATE.get(pgcode)
-    if make is None and (
-        pgcode.startswith("08")  # connection exceptions
-        or (not pgcode and isinstance(error, _NO_ANSWER))  # refused, reset, closed: no answer at all
-    ):
+    if not pgcode and isinstance(error, _NO_ANSWER):  # refused, reset, closed: no answer at all
+        return DatabaseUnavailable()
+    return from_sqlstate(pgcode)
+
+
+def from_sqlstate(sqlstate: str) -> UserServiceError | None:
+    """The domain error PostgreSQL's SQLSTATE stands for, whichever driver reported it, or
+    None when it is a bug."""
+    make = _BY_SQLSTATE.get(sqlstate)
+    if make is None and sqlstate.startswith("08"):  # connection exceptions
         make = DatabaseUnavailable
     return make() if make is not None else None
 

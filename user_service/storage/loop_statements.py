@@ -23,7 +23,7 @@ import asyncpg
 
 from user_service import deadlines
 from user_service.domain.errors import UserServiceError
-from user_service.storage.driver_errors import BY_SQLSTATE
+from user_service.storage.driver_errors import from_sqlstate
 from user_service.storage.errors import DatabaseTimeout, DatabaseUnavailable, UniqueViolation
 from user_service.storage.loop_pool import LoopPool
 from user_service.storage.session_limits import SessionLimits
@@ -92,11 +92,7 @@ def _storage_error(error: Exception, *, dead: bool) -> Exception:
 def translate(error: BaseException) -> UserServiceError | None:
     """The domain error an asyncpg error (or a failure to connect) stands for, or None."""
     if isinstance(error, asyncpg.PostgresError):
-        sqlstate = error.sqlstate or ""
-        make = BY_SQLSTATE.get(sqlstate)
-        if make is None and sqlstate.startswith("08"):  # connection exceptions
-            return DatabaseUnavailable()
-        return make() if make is not None else None
+        return from_sqlstate(error.sqlstate or "")
     if isinstance(error, OSError | TimeoutError):  # refused, reset, unreachable, no answer in time
         return DatabaseUnavailable()
     return None
