@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from user_service.adapters.jwt_tokens import LEEWAY_SECONDS, JwtCodec, TokenInvalid
 from user_service.adapters.session_cache import REVOKED, CacheUnavailable, SessionCache
-from user_service.domain.errors import Unauthenticated
+from user_service.domain.errors import SessionEnded, Unauthenticated
 from user_service.domain.model import Principal, Role
 from user_service.storage.repositories.sessions import SESSION_ROLES
 from user_service.storage.statements import Statements
@@ -44,10 +44,6 @@ class AccessTokens:
 
 def _invalid() -> Unauthenticated:
     return Unauthenticated("INVALID_TOKEN", "the access token is invalid or has expired")
-
-
-def _revoked() -> Unauthenticated:
-    return Unauthenticated("TOKEN_REVOKED", "the session of this access token has ended")
 
 
 @functools.lru_cache(maxsize=256)  # a handful of role sets, parsed on every call otherwise
@@ -95,7 +91,7 @@ class TokenAuthenticator:
         checked = self._verified(token)
         roles = self._session_roles(checked.session_id, checked.user_id)
         if roles is None:
-            raise _revoked()
+            raise SessionEnded()
         return checked.principal(",".join(sorted(roles)))
 
     def known(self, token: str) -> Principal | None:
@@ -106,7 +102,7 @@ class TokenAuthenticator:
         if cached is None:
             return None
         if cached == REVOKED:
-            raise _revoked()
+            raise SessionEnded()
         return checked.principal(cached)
 
     def _verified(self, token: str) -> _Checked:

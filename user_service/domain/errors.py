@@ -3,6 +3,7 @@
     UserServiceError                 INTERNAL unless a subclass says otherwise (never UNKNOWN)
     ├── InvalidArgument              INVALID_ARGUMENT + BadRequest field violations
     ├── Unauthenticated              UNAUTHENTICATED
+    │   └── SessionEnded             TOKEN_REVOKED
     ├── PermissionDenied             PERMISSION_DENIED
     ├── NotFound                     NOT_FOUND
     ├── AlreadyExists                ALREADY_EXISTS
@@ -65,6 +66,13 @@ class InvalidArgument(UserServiceError):
 
 class Unauthenticated(UserServiceError):
     code = "UNAUTHENTICATED"
+
+
+class SessionEnded(Unauthenticated):
+    """The token is sound, but its session or its user is gone (logged out, revoked, deleted)."""
+
+    def __init__(self) -> None:
+        super().__init__("TOKEN_REVOKED", "the session of this access token has ended")
 
 
 class PermissionDenied(UserServiceError):

@@ -20,7 +20,7 @@ from user_service.adapters.session_cache import SessionCache
 from user_service.caller import client_address
 from user_service.domain.audit import FAILURE, AuditEvent
 from user_service.domain.credentials import check_password, normalize_email
-from user_service.domain.errors import FieldViolation, InvalidArgument, Unauthenticated
+from user_service.domain.errors import FieldViolation, InvalidArgument, SessionEnded, Unauthenticated
 from user_service.domain.model import EmailKind, Principal
 from user_service.domain.rate_limits import RateLimits
 from user_service.domain.validation import Violations, require
@@ -78,7 +78,7 @@ class RecoveryHandler:
         with self._limits.password_attempt(str(principal.user_id), client_address()) as attempt:
             user = self._transactions.run(lambda uow: uow.users.credentials_of(principal.user_id))
             if user is None:
-                raise Unauthenticated("TOKEN_REVOKED", "the session of this access token has ended")
+                raise SessionEnded()
             old_hash = user.password_hash or ""
             if not self._passwords.verify(current_password, old_hash):
                 attempt.failed()

@@ -25,7 +25,7 @@ from user_service.domain.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
-    Unauthenticated,
+    SessionEnded,
 )
 from user_service.domain.model import EmailKind, Principal, Role, User, UserPage
 from user_service.domain.permissions import Action, require
@@ -115,7 +115,7 @@ class UsersHandler:
     async def me(self, principal: Principal) -> User:
         user = await self._statements.one(USER_BY_ID, {"id": principal.user_id})
         if user is None:
-            raise Unauthenticated("TOKEN_REVOKED", "the session of this access token has ended")
+            raise SessionEnded()
         return user
 
     async def get(self, principal: Principal, user_id: uuid.UUID) -> User:
