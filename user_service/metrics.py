@@ -126,6 +126,7 @@ class CallMetrics:
     ended OK. Counting happens on the server's event loop only."""
 
     def __init__(self, method: str, grpc_type: str = "unary") -> None:
+        """`method`: as gRPC names it, `/userservice.v1.Balance/Deposit`."""
         service, _, name = method.lstrip("/").partition("/")
         self._labels = (grpc_type, service, name)
         self.observe: Callable[[float], None] = grpc_handling_seconds.labels(*self._labels).observe
@@ -149,8 +150,3 @@ class CallMetrics:
             grpc_handled.labels(*self._labels, code).inc(count)
             if code == "OK":
                 grpc_msg_sent.labels(*self._labels).inc(count)
-
-
-def for_method(method: str, grpc_type: str = "unary") -> CallMetrics:
-    """`/userservice.v1.Balance/Deposit` -> its metrics."""
-    return CallMetrics(method, grpc_type)

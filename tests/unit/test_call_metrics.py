@@ -20,7 +20,7 @@ def sample(name: str, method: str, **labels: str) -> float:
 
 def test_calls_are_counted_when_flushed_and_only_once():
     method = f"M{uuid.uuid4().hex[:8]}"
-    counted = metrics.for_method(f"/test.Counted/{method}")
+    counted = metrics.CallMetrics(f"/test.Counted/{method}")
     for code in ("OK", "OK", "NOT_FOUND"):
         counted.started()
         counted.handled(code)

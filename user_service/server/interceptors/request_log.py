@@ -42,7 +42,7 @@ class RequestLogInterceptor(CallInterceptor):
     def _metrics_of(self, method: str) -> metrics.CallMetrics:
         found = self._metrics.get(method)
         if found is None:
-            found = self._metrics[method] = metrics.for_method(method)
+            found = self._metrics[method] = metrics.CallMetrics(method)
         return found
 
     async def around(
