@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,14 +64,11 @@ async def _capture(service_url: str, seeded: Seeded, account: str, request_id: s
     connections: list[asyncpg.Connection] = []
     recording = [False]
 
-    def connected() -> Awaitable[asyncpg.Connection]:
-        async def made() -> asyncpg.Connection:
-            connection = await connect()
-            connection.add_query_logger(lambda query: logged.append(query) if recording[0] else None)
-            connections.append(connection)
-            return connection
-
-        return made()
+    async def connected() -> asyncpg.Connection:
+        connection = await connect()
+        connection.add_query_logger(lambda query: logged.append(query) if recording[0] else None)
+        connections.append(connection)
+        return connection
 
     statements = LoopStatements(LoopPool(connected, 1, settings.database_pool_timeout_seconds), limits)
     with open_database(settings) as database:  # the handler's transactions, as the server's
