@@ -8,37 +8,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import event, text
 
+from tests.support.loop_queries import LoopQueries
 from tests.support.money import Money, money_on, new_user, service_principal
 from user_service import deadlines
 
 SERVICE = service_principal()
-
-
-class LoopQueries:
-    """Each statement an event-loop connection sends (asyncpg's query log: one per round
-    trip; a transaction's BEGIN and COMMIT are statements of their own)."""
-
-    sent: ClassVar[list[str]] = []
-    arguments: ClassVar[list[tuple[Any, ...]]] = []
-
-    @classmethod
-    def watch(cls, connection: asyncpg.Connection) -> None:
-        def log(logged: Any) -> None:
-            cls.sent.append(" ".join(logged.query.split()))
-            cls.arguments.append(tuple(logged.args))
-
-        connection.add_query_logger(log)
-
-    @classmethod
-    def clear(cls) -> None:
-        cls.sent.clear()
-        cls.arguments.clear()
 
 
 @pytest.fixture(scope="module")

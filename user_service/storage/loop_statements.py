@@ -1,5 +1,6 @@
 """The hot statements on the server's event loop: GetMe's, GetUser's and GetBalance's read
-and a deposit's or withdrawal's write, each one round trip to PostgreSQL on asyncpg.
+and a deposit's or withdrawal's write (or deposits', storage/deposit_batches.py), each one
+round trip to PostgreSQL on asyncpg.
 
 The same Statements as storage/statements.py runs on psycopg2, with the same rules: the
 statement runs alone in autocommit (PostgreSQL commits it as it ends, so a row it locks is
@@ -16,7 +17,7 @@ asyncpg prepares each statement once per connection and then sends only its para
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import asyncpg
@@ -31,6 +32,9 @@ from user_service.storage.statements import Statement
 
 T = TypeVar("T")
 
+# asyncpg's Connection.fetchrow or Connection.fetch.
+Fetch = Callable[..., Awaitable[Any]]
+
 SET_TIMEOUTS = "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)"
 
 
@@ -41,6 +45,15 @@ class LoopStatements:
 
     async def one(self, statement: Statement[T], params: Mapping[str, Any]) -> T | None:
         """The statement's first row as its value, or None when it returns none."""
+        found = await self._sent(statement, params, asyncpg.Connection.fetchrow)
+        return statement.row(tuple(found)) if found is not None else None
+
+    async def all(self, statement: Statement[T], params: Mapping[str, Any]) -> list[T]:
+        """The statement's rows as their values."""
+        found = await self._sent(statement, params, asyncpg.Connection.fetch)
+        return [statement.row(tuple(row)) for row in found]
+
+    async def _sent(self, statement: Statement[Any], params: Mapping[str, Any], fetch: Fetch) -> Any:
         sql, names = statement.numbered
         args = [params[name] for name in names]
         for attempt in (1, 2):
@@ -53,7 +66,7 @@ class LoopStatements:
             try:
                 # The budget is what is left once a connection is ours: waiting for one
                 # must not let a lock wait outlast the call.
-                found = await self._fetch(connection, sql, args)
+                found = await self._fetch(connection, fetch, sql, args)
             except Exception as error:
                 dead = connection.is_closed()
                 self._pool.release(connection, broken=dead)
@@ -64,16 +77,16 @@ class LoopStatements:
                 self._pool.release(connection, broken=True)
                 raise
             self._pool.release(connection)
-            return statement.row(tuple(found)) if found is not None else None
+            return found
         raise DatabaseUnavailable()
 
-    async def _fetch(self, connection: asyncpg.Connection, sql: str, args: list[Any]) -> Any:
+    async def _fetch(self, connection: asyncpg.Connection, fetch: Fetch, sql: str, args: list[Any]) -> Any:
         timeouts = self._limits.within_deadline()
         if timeouts is None:
-            return await connection.fetchrow(sql, *args)
+            return await fetch(connection, sql, *args)
         async with connection.transaction():
             await connection.execute(SET_TIMEOUTS, str(timeouts[0]), str(timeouts[1]))
-            return await connection.fetchrow(sql, *args)
+            return await fetch(connection, sql, *args)
 
     async def close(self) -> None:
         await self._pool.close()
