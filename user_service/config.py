@@ -89,6 +89,8 @@ class Settings:
     health_check_interval_seconds: float = 5.0
     # The most one Balance call may move, in minor units.
     max_amount: int = 100_000_000
+    # The most deposits one statement writes (and commits) together; 1: each alone.
+    deposit_batch_max: int = 32
     # How often the server releases holds past their ttl.
     hold_sweep_interval_seconds: float = 30.0
     # How often the gauges read from the database are refreshed.
@@ -190,6 +192,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "HEALTH_CHECK_INTERVAL_SECONDS", defaults.health_check_interval_seconds
         ),
         max_amount=read.integer("MAX_AMOUNT", defaults.max_amount, 1, MAX_INT64),
+        deposit_batch_max=read.integer("DEPOSIT_BATCH_MAX", defaults.deposit_batch_max, 1, 1000),
         hold_sweep_interval_seconds=read.seconds(
             "HOLD_SWEEP_INTERVAL_SECONDS", defaults.hold_sweep_interval_seconds
         ),

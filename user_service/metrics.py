@@ -72,6 +72,11 @@ pool_waiting = Gauge(
     "Calls waiting for a pooled database connection.",
     multiprocess_mode="livesum",
 )
+deposits_per_commit = Histogram(
+    "user_service_deposits_per_commit",
+    "Deposits written by one statement and its commit (storage/deposit_batches.py).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 reconcile_mismatched = Gauge(
     "user_service_reconcile_mismatched_accounts",
     "Accounts whose balance disagrees with their ledger or holds, at the last reconciliation.",

@@ -16,14 +16,17 @@ import asyncpg
 from sqlalchemy import Engine, text
 
 from tests.support.loop_thread import Blocking, LoopThread
+from user_service.config import Settings
 from user_service.domain.balances import BalancesHandler
 from user_service.domain.hold_sweeper import HoldSweeper
 from user_service.domain.holds import HoldsHandler
 from user_service.domain.model import Principal, Role
 from user_service.domain.reconciliation import ReconciliationReport, reconcile
 from user_service.domain.transfers import TransfersHandler
+from user_service.storage import deposit_batches
 from user_service.storage.database import loop_connector, make_engine, session_factory
-from user_service.storage.loop_pool import LoopPool
+from user_service.storage.deposit_batches import IN_FLIGHT, DepositBatches
+from user_service.storage.loop_pool import Connect, LoopPool
 from user_service.storage.loop_statements import LoopStatements
 from user_service.storage.session_limits import SessionLimits
 from user_service.storage.unit_of_work import CONFLICT_RETRIES, Transactions
@@ -39,6 +42,8 @@ class Money:
     transfers: TransfersHandler
     holds: HoldsHandler
     sweeper: HoldSweeper
+    loop: LoopThread  # where `balances` runs its coroutines
+    on_loop: BalancesHandler  # the same handler, for coroutines run on `loop` together
 
     def reconcile(self) -> ReconciliationReport:
         return reconcile(self.transactions)
@@ -47,39 +52,61 @@ class Money:
 @contextlib.contextmanager
 def money_on(
     url: str,
+    *,
     pool_size: int = 16,
     conflict_retries: int = CONFLICT_RETRIES,
     connect_args: dict[str, Any] | None = None,
     on_loop_connect: Callable[[asyncpg.Connection], None] | None = None,
+    deposit_batch_max: int = Settings().deposit_batch_max,
+    together_lock_timeout_ms: int = deposit_batches.TOGETHER_LOCK_TIMEOUT_MS,
 ) -> Iterator[Money]:
     """The handlers as the server wires them, on pools of `pool_size` connections (SQLAlchemy's
     and the event loop's); `conflict_retries=0` lets every deadlock or lock timeout reach
-    the caller; `on_loop_connect` sees each new connection of the event loop's pool."""
+    the caller; `on_loop_connect` sees each new connection of the event loop's pool;
+    `deposit_batch_max` is DEPOSIT_BATCH_MAX, and `together_lock_timeout_ms` how long the
+    deposits' own connections wait for a row lock."""
     limits = SessionLimits()
     engine = make_engine(url, pool_size=pool_size, limits=limits, connect_args=connect_args)
     transactions = Transactions(session_factory(engine, limits), conflict_retries)
-    connect = loop_connector(url, limits)
-
-    async def connected() -> asyncpg.Connection:
-        connection = await connect()
-        if on_loop_connect is not None:
-            on_loop_connect(connection)
-        return connection
-
+    connected = _connector(url, limits, on_loop_connect)
     statements = LoopStatements(LoopPool(connected, pool_size, timeout_seconds=30), limits)
+    together_limits = deposit_batches.together_limits(limits, together_lock_timeout_ms)
+    together = LoopStatements(
+        LoopPool(_connector(url, together_limits, on_loop_connect), IN_FLIGHT, timeout_seconds=30),
+        together_limits,
+    )
+    deposits = DepositBatches(statements, together, deposit_batch_max)
+    balances = BalancesHandler(transactions, statements, deposits, MAX_AMOUNT)
     with LoopThread() as loop:
         try:
             yield Money(
                 engine,
                 transactions,
-                Blocking(BalancesHandler(transactions, statements, MAX_AMOUNT), loop),
+                Blocking(balances, loop),
                 TransfersHandler(transactions, MAX_AMOUNT),
                 HoldsHandler(transactions, MAX_AMOUNT),
                 HoldSweeper(transactions),
+                loop,
+                balances,
             )
         finally:
             loop.run(statements.close())
+            loop.run(together.close())
             engine.dispose()
+
+
+def _connector(
+    url: str, limits: SessionLimits, on_connect: Callable[[asyncpg.Connection], None] | None
+) -> Connect:
+    connect = loop_connector(url, limits)
+
+    async def connected() -> asyncpg.Connection:
+        connection = await connect()
+        if on_connect is not None:
+            on_connect(connection)
+        return connection
+
+    return connected
 
 
 def new_user(engine: Engine, *roles: str) -> uuid.UUID:

@@ -28,6 +28,7 @@ def test_nothing_configured_gives_the_documented_defaults():
     assert settings.redis_url is None
     assert settings.jwt_secret is None
     assert settings.max_amount == 100_000_000
+    assert settings.deposit_batch_max == 32
     assert settings.hold_sweep_interval_seconds == 30.0
 
 
@@ -59,6 +60,7 @@ def test_every_variable_is_read():
             "SHUTDOWN_GRACE_SECONDS": "12.5",
             "HEALTH_CHECK_INTERVAL_SECONDS": "2",
             "MAX_AMOUNT": "5000",
+            "DEPOSIT_BATCH_MAX": "8",
             "HOLD_SWEEP_INTERVAL_SECONDS": "10",
         }
     )
@@ -89,6 +91,7 @@ def test_every_variable_is_read():
         shutdown_grace_seconds=12.5,
         health_check_interval_seconds=2.0,
         max_amount=5000,
+        deposit_batch_max=8,
         hold_sweep_interval_seconds=10.0,
     )
 
@@ -114,6 +117,7 @@ def test_empty_values_count_as_unset():
         ("REDIS_URL", "http://cache", "REDIS_URL must be a URL starting with redis://"),
         ("MAX_AMOUNT", "0", "MAX_AMOUNT must be between 1 and 9223372036854775807, got 0"),
         ("MAX_AMOUNT", "1e6", "MAX_AMOUNT must be a whole number, got '1e6'"),
+        ("DEPOSIT_BATCH_MAX", "0", "DEPOSIT_BATCH_MAX must be between 1 and 1000, got 0"),
         ("HOLD_SWEEP_INTERVAL_SECONDS", "0", "HOLD_SWEEP_INTERVAL_SECONDS must be a number of seconds"),
     ],
 )

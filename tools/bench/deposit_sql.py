@@ -30,6 +30,7 @@ from user_service.config import Settings
 from user_service.domain.balances import BalancesHandler
 from user_service.domain.model import Principal
 from user_service.storage.database import loop_connector, open_database
+from user_service.storage.deposit_batches import DepositBatches
 from user_service.storage.loop_pool import LoopPool
 from user_service.storage.loop_statements import LoopStatements
 from user_service.storage.session_limits import SessionLimits
@@ -72,7 +73,9 @@ async def _capture(service_url: str, seeded: Seeded, account: str, request_id: s
 
     statements = LoopStatements(LoopPool(connected, 1, settings.database_pool_timeout_seconds), limits)
     with open_database(settings) as database:  # the handler's transactions, as the server's
-        handler = BalancesHandler(database.transactions, statements, settings.max_amount)
+        # One deposit goes alone, as POST, on `statements`: the other pool is never used.
+        deposits = DepositBatches(statements, statements, settings.deposit_batch_max)
+        handler = BalancesHandler(database.transactions, statements, deposits, settings.max_amount)
         payer = Principal(uuid.UUID(seeded.payer.user_id), frozenset(seeded.payer.roles), "bench", "capture")
         await handler.get_balance(payer, account)  # connected before recording
         await _logged()

@@ -25,6 +25,7 @@ from user_service.domain.model import Principal
 from user_service.domain.money import Account, Balance, Posted, TransactionPage, TransactionType
 from user_service.domain.money_errors import InsufficientFunds, UserNotFound
 from user_service.domain.permissions import Action, require
+from user_service.storage.deposit_batches import DepositBatches
 from user_service.storage.errors import TransactionConflict, UniqueViolation
 from user_service.storage.loop_statements import LoopStatements
 from user_service.storage.repositories.accounts import BALANCE, balance_params
@@ -34,9 +35,16 @@ from user_service.storage.unit_of_work import SqlUnitOfWork, Transactions
 
 
 class BalancesHandler:
-    def __init__(self, transactions: Transactions, statements: LoopStatements, max_amount: int) -> None:
+    def __init__(
+        self,
+        transactions: Transactions,
+        statements: LoopStatements,
+        deposits: DepositBatches,
+        max_amount: int,
+    ) -> None:
         self._transactions = transactions
         self._statements = statements
+        self._deposits = deposits
         self._max_amount = max_amount
 
     async def get_balance(self, principal: Principal, user_id: str) -> Balance:
@@ -167,8 +175,11 @@ class BalancesHandler:
         """The fast path: the posting as one statement of its own (one round trip, the
         account's row lock released as it ends). None when it wrote nothing or would have
         had to wait out a conflict: the transactional path then takes over."""
+        params = post_params(account, change, request, description, audit)
         try:
-            return await self._statements.one(POST, post_params(account, change, request, description, audit))
+            if change > 0:  # with those arriving together (storage/deposit_batches.py)
+                return await self._deposits.post(params)
+            return await self._statements.one(POST, params)
         except UniqueViolation as violation:
             duplicate = duplicate_of(violation)
             if duplicate is None:

@@ -48,6 +48,7 @@ from user_service.server.servicers.balance import BalanceServicer
 from user_service.server.servicers.user_auth import UserAuthServicer
 from user_service.server.wiring import build_services
 from user_service.storage.database import Database, open_database
+from user_service.storage.deposit_batches import DepositBatches
 from userservice.v1 import balance_pb2_grpc, user_auth_pb2_grpc
 
 SERVICE_NAMES = (USER_AUTH.full_name, BALANCE.full_name)
@@ -148,7 +149,12 @@ async def start_server(
     transactions, max_amount = database.transactions, settings.max_amount
     user_auth = UserAuthServicer(services.user_auth)
     balance = BalanceServicer(
-        BalancesHandler(transactions, database.loop_statements, max_amount),
+        BalancesHandler(
+            transactions,
+            database.loop_statements,
+            DepositBatches(database.loop_statements, database.deposits_together, settings.deposit_batch_max),
+            max_amount,
+        ),
         TransfersHandler(transactions, max_amount),
         HoldsHandler(transactions, max_amount),
     )
@@ -212,7 +218,7 @@ async def start_server(
         database_health,
         jobs,
         services.close,
-        database.loop_statements.close,
+        database.close_loop_connections,
         asyncio.get_running_loop().create_task(_flush_metrics_every(metrics.FLUSH_SECONDS)),
         drain,
     )

@@ -1,6 +1,7 @@
 """Engines and sessions: one pool sized to the server's worker threads, one connection
 for health checks, asyncpg connections for the hot statements on the event loop (as many
-again), and the embedded PostgreSQL when no DATABASE_URL is given.
+again, and IN_FLIGHT more for deposits sent together), and the embedded PostgreSQL when no
+DATABASE_URL is given.
 
 Every connection carries timeouts (statement, lock, idle in transaction), so that no
 query, lock wait or forgotten transaction holds a worker or a row for long; a call with a
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from user_service import metrics
 from user_service.config import Settings
+from user_service.storage import deposit_batches
 from user_service.storage.embedded import embedded_postgres
 from user_service.storage.loop_pool import Connect, LoopPool
 from user_service.storage.loop_statements import LoopStatements
@@ -106,6 +108,13 @@ class Database:
     statements: Statements
     # The hot statements on the event loop, on connections of their own (made when needed).
     loop_statements: LoopStatements
+    # Deposits sent together (storage/deposit_batches.py), on IN_FLIGHT connections of their
+    # own, whose lock waits are short.
+    deposits_together: LoopStatements
+
+    async def close_loop_connections(self) -> None:
+        await self.loop_statements.close()
+        await self.deposits_together.close()
 
     def ping(self) -> None:
         """Raise unless the database answers a query within a few seconds. A connection that
@@ -151,10 +160,15 @@ def open_database(settings: Settings, *, as_owner: bool = False) -> Iterator[Dat
         loop_pool = LoopPool(
             loop_connector(url, limits), settings.grpc_max_workers, settings.database_pool_timeout_seconds
         )
+        together = deposit_batches.together_limits(limits)
+        together_pool = LoopPool(
+            loop_connector(url, together), deposit_batches.IN_FLIGHT, settings.database_pool_timeout_seconds
+        )
         yield Database(
             engine,
             health_engine,
             Transactions(session_factory(engine, limits)),
             Statements(engine, limits),
             LoopStatements(loop_pool, limits),
+            LoopStatements(together_pool, together),
         )

@@ -4,13 +4,15 @@ and its audit row (reads are in history.py, captures in hold_settlement.py).
 A deposit or withdrawal is one statement: a guarded `UPDATE accounts ... RETURNING` (which
 takes the account's row lock), the ledger INSERT fed by it, and the audit INSERT fed by
 that. A request_id seen before makes the INSERT fail on its unique index, after the other
-call committed: DuplicateRequest, and the caller reads what that call wrote.
+call committed: DuplicateRequest, and the caller reads what that call wrote. Deposits
+that arrive together can go as one statement, POST_DEPOSITS (storage/deposit_batches.py).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import case, func, insert, literal, select, update
@@ -95,6 +97,91 @@ SELECT changed.user_id, changed.currency, changed.available, changed.held, chang
     entry.create_time
 FROM changed JOIN entry ON entry.account_id = changed.id""",
     _posted,
+)
+
+
+def _numbered_posted(values: tuple[Any, ...]) -> tuple[int, Posted]:
+    return values[0], _posted(values[1:])
+
+
+# Deposits (amounts > 0 only: nothing guards the balance) sent together, committed in one
+# transaction (storage/deposit_batches.py). Each parameter is the list of the deposits'
+# values of POST's parameter of that name. Each account's row is locked once, in id order
+# (so that two batches, or a batch and a transfer, never wait for each other in a circle),
+# and moved by the sum of its deposits; each deposit gets its own ledger row, whose
+# balance_after is the balance as if the deposits had come one after the other in list
+# order, and its own audit row. A row per deposit written, with its place in the list
+# (from 1); none for one on an unknown or closed account. A request_id used before (or
+# twice in the list) makes the ledger's unique index refuse the whole statement.
+POST_DEPOSITS = Statement(
+    """WITH item AS (
+    SELECT * FROM unnest(%(user_id)s::uuid[], %(currency)s::text[], %(amount)s::int8[], %(type)s::text[],
+        %(request_id)s::text[], %(fingerprint)s::text[], %(description)s::text[], %(action)s::text[],
+        %(outcome)s::text[], %(actor)s::uuid[], %(subject)s::uuid[], %(call_request_id)s::text[],
+        %(client_address)s::text[], %(details)s::text[])
+    WITH ORDINALITY AS item(user_id, currency, amount, type, request_id, fingerprint, description, action,
+        outcome, actor, subject, call_request_id, client_address, details, n)
+), locked AS (
+    SELECT id, user_id, currency FROM accounts
+    WHERE (user_id, currency) IN (SELECT user_id, currency FROM item) AND close_time IS NULL
+    ORDER BY id FOR UPDATE
+), total AS (
+    SELECT locked.id, sum(item.amount) AS amount
+    FROM locked JOIN item USING (user_id, currency) GROUP BY locked.id
+), changed AS (
+    UPDATE accounts SET available = accounts.available + total.amount, update_time = now()
+    FROM total WHERE accounts.id = total.id
+    RETURNING accounts.id, accounts.user_id, accounts.currency, accounts.available - total.amount AS before,
+        accounts.held, accounts.update_time
+), entry AS (
+    INSERT INTO ledger_transactions
+        (account_id, type, amount, balance_after, request_id, request_fingerprint, description)
+    SELECT changed.id, item.type, item.amount,
+        changed.before + changed.held + sum(item.amount) OVER (PARTITION BY changed.id ORDER BY item.n),
+        item.request_id, item.fingerprint, item.description
+    FROM changed JOIN item USING (user_id, currency)
+    ORDER BY item.n
+    RETURNING id, account_id, type, amount, balance_after, request_id, description, create_time
+), written AS (
+    SELECT item.*, changed.held, changed.update_time, entry.id AS entry_id, entry.balance_after,
+        entry.create_time
+    FROM entry JOIN changed ON changed.id = entry.account_id
+    JOIN item ON (item.user_id, item.currency, item.request_id)
+        = (changed.user_id, changed.currency, entry.request_id)
+), audited AS (
+    INSERT INTO audit_events
+        (action, outcome, actor_user_id, subject_user_id, request_id, client_address, details)
+    SELECT action, outcome, actor, subject, call_request_id, client_address,
+        details::jsonb || jsonb_build_object('transaction_id', entry_id)
+    FROM written
+)
+SELECT n, user_id, currency, balance_after - held, held, update_time,
+    entry_id, type, amount, balance_after, request_id, description, create_time
+FROM written""",
+    _numbered_posted,
+)
+
+
+def deposits_params(deposits: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """POST_DEPOSITS' parameters: of each of POST's (post_params), the deposits' values."""
+    return {name: [deposit[name] for deposit in deposits] for name in _BATCHED}
+
+
+_BATCHED = (
+    "user_id",
+    "currency",
+    "amount",
+    "type",
+    "request_id",
+    "fingerprint",
+    "description",
+    "action",
+    "outcome",
+    "actor",
+    "subject",
+    "call_request_id",
+    "client_address",
+    "details",
 )
 
 

@@ -1,0 +1,216 @@
+"""Deposits that arrive together, committed together (group commit).
+
+Alone, a deposit is one statement (ledger.POST): PostgreSQL locks the account's row,
+writes the ledger and audit rows and commits, once per deposit; deposits on one account
+queue on its row lock, one commit after another. When deposits come faster than that,
+those waiting go as one statement (ledger.POST_DEPOSITS) and one commit: each account's
+row locked once and moved by their sum, each deposit with its own ledger row (its
+balance_after as if they had come one after the other, in arrival order) and its own
+audit row.
+
+No deposit waits for company. At most IN_FLIGHT statements of deposits run at once, on
+IN_FLIGHT connections of their own; a deposit that finds room goes at once, alone, as
+POST. Those that come while all are busy wait for the first to end and go together, up to
+`max_size` (DEPOSIT_BATCH_MAX; 1: every deposit alone on the event loop's pool, as many
+at once as there are callers).
+
+One deposit's trouble stays its own. A deposit on an unknown or closed account gets no row
+(the handler finds out why, as after POST). Those connections wait for a row lock only
+briefly (TOGETHER_LOCK_TIMEOUT_MS), so that a lock held long (a stuck transaction, an
+operator's UPDATE) cannot keep them, and every deposit waiting for them, busy: a deposit
+sent alone there that meets it gives up (TransactionConflict: the handler's transaction
+then waits for the lock, in a worker thread). When deposits sent together fail as a whole
+(a request_id used before, which the ledger's unique index refuses; a lock held long; a
+deadlock; the connection lost; a timeout), each of them goes again alone, from its own
+call, on the event loop's pool, under its own deadline, and gets its own answer; sent
+again after a failure whose outcome is unknown (the connection lost as it committed), a
+deposit meets its own request_id, as a retry does. A request_id met twice among those
+waiting goes with the next statement, which finds the first one's row.
+
+A statement runs under the nearest deadline of its deposits, and a deposit whose deadline
+passed while it waited is not sent (DatabaseTimeout). A caller that goes away while its
+deposit waits takes it out; once sent, the deposit lands or not with the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextvars
+import dataclasses
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from user_service import deadlines, metrics
+from user_service.domain.money import Posted
+from user_service.storage.errors import DatabaseTimeout
+from user_service.storage.loop_statements import LoopStatements
+from user_service.storage.repositories.ledger import POST, POST_DEPOSITS, deposits_params
+from user_service.storage.session_limits import SessionLimits
+
+log = logging.getLogger(__name__)
+
+# Statements of deposits running at once. Two keep PostgreSQL busy while the next batch
+# gathers (one commits while the other is sent); more would make the batches smaller.
+IN_FLIGHT = 2
+# How long deposits sent together wait for an account's row lock (the connections they go
+# on start with this lock_timeout), before they give up and each goes alone. Another
+# statement's deposits on the same account hold the lock for a few milliseconds; a lock
+# held longer (a transaction stuck on a slow client, an operator's UPDATE) then holds up
+# only the deposits on that account, not the others sent with them.
+TOGETHER_LOCK_TIMEOUT_MS = 100
+
+
+def together_limits(limits: SessionLimits, lock_timeout_ms: int = TOGETHER_LOCK_TIMEOUT_MS) -> SessionLimits:
+    """The timeouts of the IN_FLIGHT connections: `limits`, with a lock timeout of at most
+    `lock_timeout_ms`."""
+    lock_ms = min(limits.lock_timeout_ms or lock_timeout_ms, lock_timeout_ms)
+    return dataclasses.replace(limits, lock_timeout_ms=lock_ms)
+
+
+class _GoAlone:
+    """A deposit's answer when the statement it went in failed as a whole."""
+
+
+GO_ALONE = _GoAlone()
+
+
+@dataclass(eq=False)
+class _Deposit:
+    params: Mapping[str, Any]  # ledger.post_params
+    deadline: float | None  # on time.monotonic()'s clock
+    answer: asyncio.Future[Posted | _GoAlone | None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return self.params["user_id"], self.params["currency"], self.params["request_id"]
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
+
+
+class DepositBatches:
+    def __init__(self, statements: LoopStatements, together: LoopStatements, max_size: int) -> None:
+        """`statements`: where a deposit goes alone; `together`: where deposits go together,
+        on IN_FLIGHT connections with together_limits' timeouts."""
+        self._statements = statements
+        self._together = together
+        self._max_size = max_size
+        self._waiting: collections.deque[_Deposit] = collections.deque()
+        self._running = 0
+        self._sending: set[asyncio.Task[None]] = set()  # the event loop keeps weak references only
+
+    async def post(self, params: Mapping[str, Any]) -> Posted | None:
+        """As LoopStatements.one(POST, params), for a deposit: its Posted, or None when it
+        wrote nothing (an unknown or closed account); errors as one's."""
+        if self._max_size == 1:
+            posted = await self._statements.one(POST, params)
+            return _counted(posted)
+        if self._running < IN_FLIGHT and not self._waiting:  # room: alone, in the caller's task
+            self._running += 1
+            try:
+                posted = await self._together.one(POST, params)
+            finally:
+                self._running -= 1
+                self._send_next()
+            return _counted(posted)
+        left = deadlines.remaining()
+        deposit = _Deposit(params, None if left is None else time.monotonic() + left)
+        self._waiting.append(deposit)
+        self._send_next()
+        answer = await deposit.answer  # cancelled: taken out before it is sent
+        if isinstance(answer, _GoAlone):  # the statement it went in failed as a whole
+            posted = await self._statements.one(POST, params)
+            return _counted(posted)
+        return answer
+
+    def _send_next(self) -> None:
+        """Send those waiting, when a statement may start."""
+        if self._running >= IN_FLIGHT:
+            return
+        batch = self._next_batch()
+        if not batch:
+            return
+        self._running += 1
+        # A context of its own: the batch is no single call's (its deadline is set inside).
+        task = asyncio.create_task(self._send(batch), context=contextvars.Context())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    def _next_batch(self) -> list[_Deposit]:
+        batch: list[_Deposit] = []
+        keys: set[tuple[Any, ...]] = set()
+        later: list[_Deposit] = []
+        while self._waiting and len(batch) < self._max_size:
+            deposit = self._waiting.popleft()
+            if deposit.answer.done():  # its caller went away
+                continue
+            if deposit.key in keys:  # the same request_id twice: the second finds the first's row
+                later.append(deposit)
+            elif deposit.remaining() == 0:
+                deposit.answer.set_exception(DatabaseTimeout())
+            else:
+                keys.add(deposit.key)
+                batch.append(deposit)
+        self._waiting.extendleft(reversed(later))
+        return batch
+
+    async def _send(self, batch: list[_Deposit]) -> None:
+        try:
+            if len(batch) == 1:
+                await self._send_alone(batch[0])
+            else:
+                await self._send_together(batch)
+        finally:
+            for deposit in batch:  # only when the server stops mid-statement
+                if not deposit.answer.done():
+                    deposit.answer.cancel()
+            self._running -= 1
+            self._send_next()
+
+    async def _send_alone(self, deposit: _Deposit) -> None:
+        try:
+            with deadlines.call_deadline(deposit.remaining()):
+                posted = await self._together.one(POST, deposit.params)
+        except Exception as error:  # the caller's to handle, as after one()
+            _answer(deposit, error)
+        else:
+            _answer(deposit, _counted(posted))
+
+    async def _send_together(self, batch: list[_Deposit]) -> None:
+        left = [remaining for deposit in batch if (remaining := deposit.remaining()) is not None]
+        try:
+            with deadlines.call_deadline(min(left) if left else None):
+                rows = await self._together.all(POST_DEPOSITS, deposits_params([d.params for d in batch]))
+        except Exception as error:  # each goes again alone, and hears its own answer
+            failed = type(error).__name__
+            log.info("%d deposits sent together failed (%s); each goes again alone", len(batch), failed)
+            for deposit in batch:
+                _answer(deposit, GO_ALONE)
+            return
+        written = dict(rows)
+        if written:
+            metrics.deposits_per_commit.observe(len(written))
+        for place, deposit in enumerate(batch, start=1):
+            _answer(deposit, written.get(place))
+
+
+def _answer(deposit: _Deposit, answer: Posted | _GoAlone | Exception | None) -> None:
+    if deposit.answer.done():  # its caller went away
+        return
+    if isinstance(answer, Exception):
+        deposit.answer.set_exception(answer)
+    else:
+        deposit.answer.set_result(answer)
+
+
+def _counted(posted: Posted | None) -> Posted | None:
+    """`posted`, counted in deposits_per_commit as a deposit committed alone."""
+    if posted is not None:
+        metrics.deposits_per_commit.observe(1)
+    return posted
