@@ -90,6 +90,8 @@ def test_only_makes_a_quick_run_unless_told_otherwise():
     assert [f.name for f in quick.figures] == ["getme"]
     told = load_options({"ONLY": "getme", "BENCH_ROUNDS": "3", "BENCH_PROCESSES": "1,2,2"})
     assert (told.rounds, told.processes) == (3, (1, 2))
+    alone = load_options({"BENCH_DEPOSIT_BATCH_MAX": "1"})
+    assert (full.deposit_batch_max, alone.deposit_batch_max) == (32, 1)
 
 
 @pytest.mark.parametrize(
@@ -285,6 +287,7 @@ def test_the_readme_block_says_when_how_and_how_busy_the_machine_was():
     first, *rest = text.splitlines()
     assert first.startswith("2026-01-02, `make bench")
     assert "`BCRYPT_ROUNDS=12`" in first  # the service's default: Login as deployed
+    assert "`DEPOSIT_BATCH_MAX=32`" in first
     assert "5 s (Login 10 s) measured" in first
     assert "150-200% busy" in first
     assert "**GRPC_PROCESSES=1**" in rest

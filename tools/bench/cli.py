@@ -58,6 +58,7 @@ def command_line() -> str:
 def settings(options: Options) -> str:
     return (
         f"`BCRYPT_ROUNDS={options.bcrypt_rounds}`, `GRPC_MAX_WORKERS={options.max_workers}`,"
+        f" `DEPOSIT_BATCH_MAX={options.deposit_batch_max}`,"
         f" concurrency {options.concurrency} (Login {options.login_concurrency}) over"
         f" {options.channels} connections, {options.seconds:g} s (Login {options.login_seconds:g} s)"
         f" measured after {options.warmup:g} s"

@@ -27,6 +27,8 @@ Settings (environment variables; `make bench NAME=value` sets them too):
                        default, as deployed: 12)
   BENCH_MAX_WORKERS    the service's GRPC_MAX_WORKERS, and the echo server's threads
                        (default: the service's default)
+  BENCH_DEPOSIT_BATCH_MAX  the service's DEPOSIT_BATCH_MAX (default: the service's default;
+                       1: every deposit alone, as pgbench sends them)
   BENCH_REDIS_URL      the service's REDIS_URL (redis://127.0.0.1:6379/0)
   BENCH_POSTGRES_URL   where the scratch database is made (postgresql://postgres@127.0.0.1:5432/postgres)
   BENCH_KEEP_LOGS      1: keep the servers' JSON logs (their directory is printed)
@@ -56,6 +58,7 @@ class Options:
     deadline: float = 10.0
     bcrypt_rounds: int = Settings().bcrypt_rounds
     max_workers: int = Settings().grpc_max_workers
+    deposit_batch_max: int = Settings().deposit_batch_max
     redis_url: str = "redis://127.0.0.1:6379/0"
     postgres_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     keep_logs: bool = False
@@ -89,6 +92,7 @@ def load_options(environ: Mapping[str, str] | None = None) -> Options:
             deadline=_number(env, "BENCH_DEADLINE", 10.0, 0.1),
             bcrypt_rounds=int(_number(env, "BENCH_BCRYPT_ROUNDS", Settings().bcrypt_rounds, 4)),
             max_workers=int(_number(env, "BENCH_MAX_WORKERS", Settings().grpc_max_workers, 1)),
+            deposit_batch_max=int(_number(env, "BENCH_DEPOSIT_BATCH_MAX", Settings().deposit_batch_max, 1)),
             redis_url=env.get("BENCH_REDIS_URL", "") or "redis://127.0.0.1:6379/0",
             postgres_url=env.get("BENCH_POSTGRES_URL", "") or "postgresql://postgres@127.0.0.1:5432/postgres",
             keep_logs=_flag(env, "BENCH_KEEP_LOGS"),

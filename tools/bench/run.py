@@ -180,6 +180,7 @@ class Bench:
             GRPC_PORT=str(port),
             GRPC_PROCESSES=str(processes),
             GRPC_MAX_WORKERS=str(options.max_workers),
+            DEPOSIT_BATCH_MAX=str(options.deposit_batch_max),
             BCRYPT_ROUNDS=str(options.bcrypt_rounds),
             LOG_FORMAT="json",
             LOG_LEVEL="INFO",
