@@ -53,14 +53,15 @@ from user_service.storage.session_limits import SessionLimits
 
 log = logging.getLogger(__name__)
 
-# Statements of deposits running at once. Two keep PostgreSQL busy while the next batch
-# gathers (one commits while the other is sent); more would make the batches smaller.
+# Deposit statements running at once, each on a connection of its own. With one, every
+# deposit of the process would wait behind each statement (and all of them behind a slow
+# one); three measured worse than two (smaller batches, more commits).
 IN_FLIGHT = 2
-# How long deposits sent together wait for an account's row lock (the connections they go
-# on start with this lock_timeout), before they give up and each goes alone. Another
-# statement's deposits on the same account hold the lock for a few milliseconds; a lock
-# held longer (a transaction stuck on a slow client, an operator's UPDATE) then holds up
-# only the deposits on that account, not the others sent with them.
+# How long a deposit statement on those connections (alone or together) waits for a row
+# lock before it gives up: alone, the deposit then waits in the handler's transaction (in a
+# worker thread); together, each goes alone. Another deposit statement on the same account
+# holds its lock for a few milliseconds; a row locked for longer (a transaction stuck on a
+# slow client, an operator's UPDATE) holds up only the deposits on it, never the places.
 TOGETHER_LOCK_TIMEOUT_MS = 100
 
 
@@ -107,7 +108,8 @@ class DepositBatches:
 
     async def post(self, params: Mapping[str, Any]) -> Posted | None:
         """As LoopStatements.one(POST, params), for a deposit: its Posted, or None when it
-        wrote nothing (an unknown or closed account); errors as one's."""
+        wrote nothing (an unknown or closed account); errors as one's (TransactionConflict
+        also when a row lock is not had within TOGETHER_LOCK_TIMEOUT_MS)."""
         if self._max_size == 1:
             posted = await self._statements.one(POST, params)
             return _counted(posted)
