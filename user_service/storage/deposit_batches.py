@@ -111,24 +111,21 @@ class DepositBatches:
         wrote nothing (an unknown or closed account); errors as one's (TransactionConflict
         also when a row lock is not had within TOGETHER_LOCK_TIMEOUT_MS)."""
         if self._max_size == 1:
-            posted = await self._statements.one(POST, params)
-            return _counted(posted)
+            return await _alone(self._statements, params)
         if self._running < IN_FLIGHT and not self._waiting:  # room: alone, in the caller's task
             self._running += 1
             try:
-                posted = await self._together.one(POST, params)
+                return await _alone(self._together, params)
             finally:
                 self._running -= 1
                 self._send_next()
-            return _counted(posted)
         left = deadlines.remaining()
         deposit = _Deposit(params, None if left is None else time.monotonic() + left)
         self._waiting.append(deposit)
         self._send_next()
         answer = await deposit.answer  # cancelled: taken out before it is sent
         if isinstance(answer, _GoAlone):  # the statement it went in failed as a whole
-            posted = await self._statements.one(POST, params)
-            return _counted(posted)
+            return await _alone(self._statements, params)
         return answer
 
     def _send_next(self) -> None:
@@ -178,11 +175,11 @@ class DepositBatches:
     async def _send_alone(self, deposit: _Deposit) -> None:
         try:
             with deadlines.call_deadline(deposit.remaining()):
-                posted = await self._together.one(POST, deposit.params)
+                posted = await _alone(self._together, deposit.params)
         except Exception as error:  # the caller's to handle, as after one()
             _answer(deposit, error)
         else:
-            _answer(deposit, _counted(posted))
+            _answer(deposit, posted)
 
     async def _send_together(self, batch: list[_Deposit]) -> None:
         left = [remaining for deposit in batch if (remaining := deposit.remaining()) is not None]
@@ -211,8 +208,9 @@ def _answer(deposit: _Deposit, answer: Posted | _GoAlone | Exception | None) -> 
         deposit.answer.set_result(answer)
 
 
-def _counted(posted: Posted | None) -> Posted | None:
-    """`posted`, counted in deposits_per_commit as a deposit committed alone."""
+async def _alone(statements: LoopStatements, params: Mapping[str, Any]) -> Posted | None:
+    """The deposit as POST on `statements`, counted in deposits_per_commit when written."""
+    posted: Posted | None = await statements.one(POST, params)
     if posted is not None:
         metrics.deposits_per_commit.observe(1)
     return posted

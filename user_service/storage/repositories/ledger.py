@@ -164,25 +164,7 @@ FROM written""",
 
 def deposits_params(deposits: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     """POST_DEPOSITS' parameters: of each of POST's (post_params), the deposits' values."""
-    return {name: [deposit[name] for deposit in deposits] for name in _BATCHED}
-
-
-_BATCHED = (
-    "user_id",
-    "currency",
-    "amount",
-    "type",
-    "request_id",
-    "fingerprint",
-    "description",
-    "action",
-    "outcome",
-    "actor",
-    "subject",
-    "call_request_id",
-    "client_address",
-    "details",
-)
+    return {name: [deposit[name] for deposit in deposits] for name in POST_DEPOSITS.numbered[1]}
 
 
 def post_params(
