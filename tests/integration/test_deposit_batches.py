@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
 import asyncpg
@@ -267,21 +267,42 @@ def test_the_same_request_id_twice_among_those_waiting_goes_with_the_next_statem
     assert money.reconcile().clean
 
 
-def test_a_deposit_whose_deadline_passes_while_it_waits_is_not_sent(patient, owner, database):
-    hot, a = new_user(owner), new_user(owner)
+def behind_both_places(
+    money: Money,
+    owner_url: str,
+    owner: Engine,
+    *waiting: Coroutine[Any, Any, Posted],
+    meanwhile: Callable[[Sequence[asyncio.Future[Posted]]], Awaitable[None]],
+) -> list[Any]:
+    """Two deposits on a row the test keeps locked take both places; then `waiting` start
+    and wait for one, while `meanwhile` runs (given their futures); the lock is released
+    after it. The answers or errors of all, in order."""
+    hot = new_user(owner)
 
     async def scene() -> list[Any]:
-        async with row_locked(database[1], hot):
-            calls = [
-                asyncio.ensure_future(deposit(patient, hot, 1)),  # alone, waiting for the lock
-                asyncio.ensure_future(deposit(patient, hot, 2)),  # alone, waiting for the lock
-                asyncio.ensure_future(deposit(patient, a, 3, "in-a-hurry", deadline=0.2)),
-                asyncio.ensure_future(deposit(patient, a, 4)),
-            ]
-            await asyncio.sleep(0.5)
-        return await asyncio.gather(*calls, return_exceptions=True)
+        async with row_locked(owner_url, hot):
+            places = [asyncio.ensure_future(deposit(money, hot, amount)) for amount in (1, 2)]
+            calls = [asyncio.ensure_future(call) for call in waiting]
+            await meanwhile(calls)
+        return await asyncio.gather(*places, *calls, return_exceptions=True)
 
-    answers = patient.loop.run(scene())
+    return money.loop.run(scene())
+
+
+def test_a_deposit_whose_deadline_passes_while_it_waits_is_not_sent(patient, owner, database):
+    a = new_user(owner)
+
+    async def past_its_deadline(_calls: Sequence[asyncio.Future[Posted]]) -> None:
+        await asyncio.sleep(0.5)
+
+    answers = behind_both_places(
+        patient,
+        database[1],
+        owner,
+        deposit(patient, a, 3, "in-a-hurry", deadline=0.2),
+        deposit(patient, a, 4),
+        meanwhile=past_its_deadline,
+    )
 
     assert [type(answer) for answer in answers] == [Posted, Posted, DatabaseTimeout, Posted]
     assert [row[:2] for row in ledger(owner, a)] == [(4, 4)]
@@ -289,22 +310,15 @@ def test_a_deposit_whose_deadline_passes_while_it_waits_is_not_sent(patient, own
 
 
 def test_a_caller_that_goes_away_while_its_deposit_waits_takes_it_out(patient, owner, database):
-    hot, a = new_user(owner), new_user(owner)
+    a = new_user(owner)
 
-    async def scene() -> list[Any]:
-        async with row_locked(database[1], hot):
-            calls = [
-                asyncio.ensure_future(deposit(patient, hot, 1)),
-                asyncio.ensure_future(deposit(patient, hot, 2)),
-                asyncio.ensure_future(deposit(patient, a, 3)),
-                asyncio.ensure_future(deposit(patient, a, 4)),
-            ]
-            await asyncio.sleep(0.1)
-            calls[2].cancel()  # its client cancelled the call
-            await asyncio.sleep(0.1)
-        return await asyncio.gather(*calls, return_exceptions=True)
+    async def cancel_the_first(calls: Sequence[asyncio.Future[Posted]]) -> None:
+        await asyncio.sleep(0.1)
+        calls[0].cancel()  # its client cancelled the call
+        await asyncio.sleep(0.1)
 
-    answers = patient.loop.run(scene())
+    waiting = (deposit(patient, a, 3), deposit(patient, a, 4))
+    answers = behind_both_places(patient, database[1], owner, *waiting, meanwhile=cancel_the_first)
 
     assert [type(answer) for answer in answers] == [Posted, Posted, asyncio.CancelledError, Posted]
     assert [row[:2] for row in ledger(owner, a)] == [(4, 4)]
