@@ -59,22 +59,22 @@ def money_on(
     on_loop_connect: Callable[[asyncpg.Connection], None] | None = None,
     deposit_batch_max: int = Settings().deposit_batch_max,
     together_lock_timeout_ms: int = deposit_batches.TOGETHER_LOCK_TIMEOUT_MS,
+    together_url: str | None = None,
 ) -> Iterator[Money]:
     """The handlers as the server wires them, on pools of `pool_size` connections (SQLAlchemy's
     and the event loop's); `conflict_retries=0` lets every deadlock or lock timeout reach
     the caller; `on_loop_connect` sees each new connection of the event loop's pool;
-    `deposit_batch_max` is DEPOSIT_BATCH_MAX, and `together_lock_timeout_ms` how long the
-    deposits' own connections wait for a row lock."""
+    `deposit_batch_max` is DEPOSIT_BATCH_MAX, `together_lock_timeout_ms` how long the
+    deposits' own connections wait for a row lock, and `together_url` where they connect
+    (`url` unless given)."""
     limits = SessionLimits()
     engine = make_engine(url, pool_size=pool_size, limits=limits, connect_args=connect_args)
     transactions = Transactions(session_factory(engine, limits), conflict_retries)
     connected = _connector(url, limits, on_loop_connect)
     statements = LoopStatements(LoopPool(connected, pool_size, timeout_seconds=30), limits)
     together_limits = deposit_batches.together_limits(limits, together_lock_timeout_ms)
-    together = LoopStatements(
-        LoopPool(_connector(url, together_limits, on_loop_connect), IN_FLIGHT, timeout_seconds=30),
-        together_limits,
-    )
+    together_connect = _connector(together_url or url, together_limits, on_loop_connect)
+    together = LoopStatements(LoopPool(together_connect, IN_FLIGHT, timeout_seconds=30), together_limits)
     deposits = DepositBatches(statements, together, deposit_batch_max)
     balances = BalancesHandler(transactions, statements, deposits, MAX_AMOUNT)
     with LoopThread() as loop:
