@@ -10,6 +10,7 @@ test needs time to pass while others wait."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
@@ -18,10 +19,11 @@ from typing import Any
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from tests.support.databases import as_role, temporary_database
 from tests.support.loop_queries import LoopQueries
+from tests.support.lost_answers import LostAnswers, lost_answers
 from tests.support.money import Money, delete_user, money_on, new_user, service_principal
 from user_service import deadlines
 from user_service.domain.money import Posted
@@ -77,6 +79,20 @@ def each_alone(database) -> Iterator[Money]:
         yield made
 
 
+@pytest.fixture(scope="module")
+def lossy(database) -> Iterator[tuple[Money, LostAnswers]]:
+    """The deposits' own connections through a proxy that loses an answer when told to."""
+    url = make_url(database[0])
+    with lost_answers(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        host, port = proxy.address
+        proxied = url.set(host=host, port=port, query={"sslmode": "disable"})
+        together_url = proxied.render_as_string(hide_password=False)
+        with money_on(
+            database[0], pool_size=4, on_loop_connect=LoopQueries.watch, together_url=together_url
+        ) as made:
+            yield made, proxy
+
+
 @pytest.fixture(autouse=True)
 def clean_log() -> None:
     LoopQueries.clear()
@@ -130,6 +146,15 @@ def sent_together() -> list[int]:
 
 def sent_alone() -> int:
     return sum(statement.startswith(ALONE) for statement in LoopQueries.sent)
+
+
+def errors_met(kind: str) -> list[type[BaseException] | None]:
+    """The error each logged statement of `kind` (ALONE or TOGETHER) met, None if none."""
+    return [
+        type(error) if error is not None else None
+        for statement, error in zip(LoopQueries.sent, LoopQueries.errors, strict=True)
+        if statement.startswith(kind)
+    ]
 
 
 def commits_counted() -> tuple[float, float]:
@@ -400,4 +425,56 @@ def test_many_deposits_at_once_on_a_few_accounts_each_land_once(money, owner):
         for amount, balance_after, _ in rows:  # each row's balance_after follows from the last
             running += amount
             assert balance_after == running
+    assert money.reconcile().clean
+
+
+def test_deposits_committed_together_whose_answer_was_lost_each_land_once(lossy, owner):
+    money, proxy = lossy
+    a, b = new_user(owner), new_user(owner)
+    calls = [(a, 1), (b, 2), (a, 3), (b, 4), (a, 5)]
+    ids = [uuid.uuid4().hex for _ in calls]
+    lost = proxy.lost
+    proxy.lose(carrying=ids[IN_FLIGHT])  # the answer of the deposits that go together
+
+    sent = [deposit(money, user, amount, rid) for (user, amount), rid in zip(calls, ids, strict=True)]
+    answers = together(money, *sent)
+
+    assert proxy.lost == lost + 1
+    assert all(isinstance(answer, Posted) for answer in answers), answers
+    # Committed, its answer lost (asyncpg logs no statement whose connection died under
+    # it); sent again on a new connection and refused by the request_ids it had written;
+    # then each deposit alone, each finding its own row.
+    assert sent_together() == [3]
+    assert errors_met(TOGETHER) == [asyncpg.UniqueViolationError]
+    assert collections.Counter(errors_met(ALONE)) == {None: IN_FLIGHT, asyncpg.UniqueViolationError: 3}
+    assert ledger(owner, a) == [(1, 1, ids[0]), (3, 4, ids[2]), (5, 9, ids[4])]
+    assert ledger(owner, b) == [(2, 2, ids[1]), (4, 6, ids[3])]
+    # Each caller hears the transaction the lost answer carried, as the ledger has it.
+    for (amount, balance_after, request_id), answer in zip(
+        sorted(ledger(owner, a) + ledger(owner, b), key=lambda row: ids.index(row[2])), answers, strict=True
+    ):
+        assert (answer.transaction.request_id, answer.transaction.amount) == (request_id, amount)
+        assert answer.transaction.balance_after == balance_after
+    assert {**audited(owner, a), **audited(owner, b)} == {
+        answer.transaction.request_id: answer.transaction.id for answer in answers
+    }
+    assert money.reconcile().clean
+
+
+def test_a_deposit_committed_alone_whose_answer_was_lost_lands_once(lossy, owner):
+    money, proxy = lossy
+    a = new_user(owner)
+    lost = proxy.lost
+    proxy.lose(carrying="lost-answer")
+
+    (answer,) = together(money, deposit(money, a, 7, "lost-answer"))
+
+    assert proxy.lost == lost + 1
+    assert isinstance(answer, Posted), answer
+    # Committed, its answer lost (not logged, as above); sent again on a new connection and
+    # refused by its request_id; the handler then finds the row it had written.
+    assert errors_met(ALONE) == [asyncpg.UniqueViolationError]
+    assert ledger(owner, a) == [(7, 7, "lost-answer")]
+    assert answer.transaction.id == audited(owner, a)["lost-answer"]
+    assert (answer.transaction.amount, answer.balance.available) == (7, 7)
     assert money.reconcile().clean
