@@ -19,12 +19,12 @@ from typing import Any
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine, text
 
 from tests.support.databases import as_role, temporary_database
 from tests.support.loop_queries import LoopQueries
-from tests.support.lost_answers import LostAnswers, lost_answers
-from tests.support.money import Money, delete_user, money_on, new_user, service_principal
+from tests.support.lost_answers import LostAnswers, behind_lost_answers
+from tests.support.money import Money, delete_user, ledger, money_on, new_user, service_principal
 from user_service import deadlines
 from user_service.domain.money import Posted
 from user_service.domain.money_errors import UserNotFound
@@ -82,15 +82,13 @@ def each_alone(database) -> Iterator[Money]:
 @pytest.fixture(scope="module")
 def lossy(database) -> Iterator[tuple[Money, LostAnswers]]:
     """The deposits' own connections through a proxy that loses an answer when told to."""
-    url = make_url(database[0])
-    with lost_answers(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        host, port = proxy.address
-        proxied = url.set(host=host, port=port, query={"sslmode": "disable"})
-        together_url = proxied.render_as_string(hide_password=False)
-        with money_on(
+    with (
+        behind_lost_answers(database[0]) as (together_url, proxy),
+        money_on(
             database[0], pool_size=4, on_loop_connect=LoopQueries.watch, together_url=together_url
-        ) as made:
-            yield made, proxy
+        ) as made,
+    ):
+        yield made, proxy
 
 
 @pytest.fixture(autouse=True)
@@ -161,21 +159,6 @@ def commits_counted() -> tuple[float, float]:
     """user_service_deposits_per_commit's count and sum, in this process."""
     count = REGISTRY.get_sample_value("user_service_deposits_per_commit_count") or 0.0
     return count, REGISTRY.get_sample_value("user_service_deposits_per_commit_sum") or 0.0
-
-
-def ledger(owner: Engine, user: uuid.UUID) -> list[tuple[int, int, str]]:
-    """The account's ledger rows in id order: (amount, balance_after, request_id)."""
-    with owner.connect() as connection:
-        return [
-            (row.amount, row.balance_after, row.request_id)
-            for row in connection.execute(
-                text(
-                    "SELECT l.amount, l.balance_after, l.request_id FROM ledger_transactions l"
-                    " JOIN accounts a ON a.id = l.account_id WHERE a.user_id = :id ORDER BY l.id"
-                ),
-                {"id": user},
-            )
-        ]
 
 
 def audited(owner: Engine, user: uuid.UUID) -> dict[str, int]:

@@ -120,6 +120,21 @@ def new_user(engine: Engine, *roles: str) -> uuid.UUID:
     return uuid.UUID(str(user_id))
 
 
+def ledger(owner: Engine, user: uuid.UUID) -> list[tuple[int, int, str]]:
+    """The account's ledger rows in id order: (amount, balance_after, request_id)."""
+    with owner.connect() as connection:
+        return [
+            (row.amount, row.balance_after, row.request_id)
+            for row in connection.execute(
+                text(
+                    "SELECT l.amount, l.balance_after, l.request_id FROM ledger_transactions l"
+                    " JOIN accounts a ON a.id = l.account_id WHERE a.user_id = :id ORDER BY l.id"
+                ),
+                {"id": user},
+            )
+        ]
+
+
 def delete_user(engine: Engine, user_id: uuid.UUID) -> None:
     """As DeleteUser does (at a zero balance): personal data gone, the row kept, its
     accounts closed."""
