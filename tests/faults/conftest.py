@@ -3,6 +3,7 @@ server process) and never touches the machine's PostgreSQL or Redis servers."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -41,6 +42,19 @@ class OwnDatabase:
 def own_database() -> Iterator[OwnDatabase]:
     """For tests whose books must reconcile, or that watch pg_stat_activity: nothing else
     runs there."""
+    with _own_database() as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def module_database() -> Iterator[OwnDatabase]:
+    """As own_database, shared by a module's tests (each with users of its own)."""
+    with _own_database() as made:
+        yield made
+
+
+@contextlib.contextmanager
+def _own_database() -> Iterator[OwnDatabase]:
     with login_role() as role, temporary_database(migrated=True, service_role=role) as url:
         # No timeouts: the tests hold locks in open transactions for as long as they need.
         owner = make_engine(url, pool_size=4, limits=SessionLimits(0, 0, 0))
