@@ -176,9 +176,11 @@ def audited(owner: Engine, user: uuid.UUID) -> dict[str, int]:
 
 
 def test_deposits_that_wait_go_in_one_statement_each_with_its_own_rows(money, owner):
-    a, b, c = new_user(owner), new_user(owner), new_user(owner)
+    x, y, a, b, c = (new_user(owner) for _ in range(5))
     ids = [uuid.uuid4().hex for _ in range(8)]
-    calls = [(a, 10), (b, 20), (a, 1), (a, 2), (b, 3), (c, 4), (a, 5), (c, 6)]
+    # x's and y's take the places (alone, on accounts of their own: which of them and the
+    # statement after them commits first is not for the test to say); the rest wait.
+    calls = [(x, 10), (y, 20), (a, 1), (a, 2), (b, 3), (c, 4), (a, 5), (b, 6)]
 
     sent = [deposit(money, user, amount, rid) for (user, amount), rid in zip(calls, ids, strict=True)]
     commits, deposits = commits_counted()
@@ -188,19 +190,20 @@ def test_deposits_that_wait_go_in_one_statement_each_with_its_own_rows(money, ow
     assert sent_alone() == IN_FLIGHT
     assert sent_together() == [len(calls) - IN_FLIGHT]
     # Each account's rows as if its deposits had come one after the other, in arrival order.
-    assert ledger(owner, a) == [(10, 10, ids[0]), (1, 11, ids[2]), (2, 13, ids[3]), (5, 18, ids[6])]
-    assert ledger(owner, b) == [(20, 20, ids[1]), (3, 23, ids[4])]
-    assert ledger(owner, c) == [(4, 4, ids[5]), (6, 10, ids[7])]
+    assert ledger(owner, a) == [(1, 1, ids[2]), (2, 3, ids[3]), (5, 8, ids[6])]
+    assert ledger(owner, b) == [(3, 3, ids[4]), (6, 9, ids[7])]
+    assert ledger(owner, c) == [(4, 4, ids[5])]
+    assert (ledger(owner, x), ledger(owner, y)) == ([(10, 10, ids[0])], [(20, 20, ids[1])])
     # And so is what each caller hears: its own row, and the balance just after it.
     by_request = {answer.transaction.request_id: answer for answer in answers}
-    for user in (a, b, c):
+    for user in (x, y, a, b, c):
         for amount, balance_after, request_id in ledger(owner, user):
             posted = by_request[request_id]
             assert (posted.transaction.amount, posted.transaction.balance_after) == (amount, balance_after)
             assert posted.balance.available == balance_after
             assert posted.transaction.user_id == posted.balance.user_id == user
     # One audit row per deposit, naming its own transaction.
-    assert {**audited(owner, a), **audited(owner, b), **audited(owner, c)} == {
+    assert {k: v for user in (x, y, a, b, c) for k, v in audited(owner, user).items()} == {
         request_id: posted.transaction.id for request_id, posted in by_request.items()
     }
     assert money.reconcile().clean
@@ -209,14 +212,14 @@ def test_deposits_that_wait_go_in_one_statement_each_with_its_own_rows(money, ow
 
 
 def test_a_deposit_on_an_unknown_or_closed_account_is_refused_alone(money, owner):
-    a, b, gone = new_user(owner), new_user(owner), new_user(owner)
+    x, y, a, b, gone = (new_user(owner) for _ in range(5))
     delete_user(owner, gone)
 
     answers = together(
         money,
+        deposit(money, x, 1),  # x's and y's take the places
+        deposit(money, y, 1),
         deposit(money, a, 1),
-        deposit(money, b, 1),
-        deposit(money, a, 7),
         deposit(money, uuid.uuid4(), 7),
         deposit(money, gone, 7),
         deposit(money, b, 9),
@@ -226,8 +229,8 @@ def test_a_deposit_on_an_unknown_or_closed_account_is_refused_alone(money, owner
     assert [type(answer) for answer in answers] == [Posted, Posted, Posted, *refused, Posted]
     assert sent_together() == [4]  # one statement, not sent again: the others were not held up
     assert sent_alone() == IN_FLIGHT
-    assert [row[:2] for row in ledger(owner, a)] == [(1, 1), (7, 8)]
-    assert [row[:2] for row in ledger(owner, b)] == [(1, 1), (9, 10)]
+    assert [row[:2] for row in ledger(owner, a)] == [(1, 1)]
+    assert [row[:2] for row in ledger(owner, b)] == [(9, 9)]
     assert ledger(owner, gone) == []
     assert money.reconcile().clean
 
@@ -237,10 +240,11 @@ def test_a_request_id_used_before_sends_each_deposit_again_alone_and_each_lands_
     first = together(money, deposit(money, a, 50, "used-before"))[0]
     LoopQueries.clear()
 
+    x, y = new_user(owner), new_user(owner)
     answers = together(
         money,
-        deposit(money, b, 1),
-        deposit(money, c, 1),
+        deposit(money, x, 1),  # x's and y's take the places
+        deposit(money, y, 1),
         deposit(money, b, 2),
         deposit(money, a, 50, "used-before"),  # a retry of the first: the unique index refuses the statement
         deposit(money, c, 3),
@@ -251,8 +255,9 @@ def test_a_request_id_used_before_sends_each_deposit_again_alone_and_each_lands_
     assert sent_together() == [3]  # refused as a whole ...
     assert sent_alone() == IN_FLIGHT + 3  # ... and each of its deposits sent again alone
     assert [row[:2] for row in ledger(owner, a)] == [(50, 50)]
-    assert [row[:2] for row in ledger(owner, b)] == [(1, 1), (2, 3)]
-    assert [row[:2] for row in ledger(owner, c)] == [(1, 1), (3, 4)]
+    assert [row[:2] for row in ledger(owner, b)] == [(2, 2)]
+    assert [row[:2] for row in ledger(owner, c)] == [(3, 3)]
+    assert [row[:2] for row in ledger(owner, x) + ledger(owner, y)] == [(1, 1), (1, 1)]
     assert money.reconcile().clean
 
 
@@ -413,8 +418,8 @@ def test_many_deposits_at_once_on_a_few_accounts_each_land_once(money, owner):
 
 def test_deposits_committed_together_whose_answer_was_lost_each_land_once(lossy, owner):
     money, proxy = lossy
-    a, b = new_user(owner), new_user(owner)
-    calls = [(a, 1), (b, 2), (a, 3), (b, 4), (a, 5)]
+    x, y, a, b = (new_user(owner) for _ in range(4))
+    calls = [(x, 1), (y, 2), (a, 3), (b, 4), (a, 5)]  # x's and y's take the places
     ids = [uuid.uuid4().hex for _ in calls]
     lost = proxy.lost
     proxy.lose(carrying=ids[IN_FLIGHT])  # the answer of the deposits that go together
@@ -430,15 +435,15 @@ def test_deposits_committed_together_whose_answer_was_lost_each_land_once(lossy,
     assert sent_together() == [3]
     assert errors_met(TOGETHER) == [asyncpg.UniqueViolationError]
     assert collections.Counter(errors_met(ALONE)) == {None: IN_FLIGHT, asyncpg.UniqueViolationError: 3}
-    assert ledger(owner, a) == [(1, 1, ids[0]), (3, 4, ids[2]), (5, 9, ids[4])]
-    assert ledger(owner, b) == [(2, 2, ids[1]), (4, 6, ids[3])]
-    # Each caller hears the transaction the lost answer carried, as the ledger has it.
-    for (amount, balance_after, request_id), answer in zip(
-        sorted(ledger(owner, a) + ledger(owner, b), key=lambda row: ids.index(row[2])), answers, strict=True
-    ):
-        assert (answer.transaction.request_id, answer.transaction.amount) == (request_id, amount)
-        assert answer.transaction.balance_after == balance_after
-    assert {**audited(owner, a), **audited(owner, b)} == {
+    assert ledger(owner, a) == [(3, 3, ids[2]), (5, 8, ids[4])]
+    assert ledger(owner, b) == [(4, 4, ids[3])]
+    assert (ledger(owner, x), ledger(owner, y)) == ([(1, 1, ids[0])], [(2, 2, ids[1])])
+    # Each caller hears its own row, as the ledger has it (the lost answer's, replayed).
+    rows = {row[2]: row for user in (x, y, a, b) for row in ledger(owner, user)}
+    for request_id, answer in zip(ids, answers, strict=True):
+        transaction = answer.transaction
+        assert (transaction.amount, transaction.balance_after, transaction.request_id) == rows[request_id]
+    assert {k: v for user in (x, y, a, b) for k, v in audited(owner, user).items()} == {
         answer.transaction.request_id: answer.transaction.id for answer in answers
     }
     assert money.reconcile().clean
