@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from tests.support.lost_answers import LostAnswers, behind_lost_answers
 from tests.support.money import Money, ledger, money_on, new_user, service_principal
@@ -98,3 +98,47 @@ def test_a_transfer_whose_commit_answer_was_lost_is_unavailable_then_heard_on_re
     assert (moved.from_transaction.balance_after, moved.to_transaction.balance_after) == (opening - 4, 4)
     assert moved.from_balance.available == opening - 4
     assert money.reconcile().clean
+
+
+def test_a_hold_and_its_capture_whose_commit_answers_were_lost_each_move_once(lossy, module_database):
+    money, proxy = lossy
+    payer, _ = payer_and_payee(money, module_database.owner, 10)
+
+    def reserve():
+        return money.holds.reserve(
+            SERVICE, user_id=str(payer), amount=4, request_id="lost-hold", reference="order", ttl=None
+        )
+
+    def capture(hold_id: uuid.UUID):
+        return money.holds.capture(SERVICE, hold_id=str(hold_id), amount=3, request_id="lost-capture")
+
+    lost = proxy.lost
+    proxy.lose(carrying="lost-hold")
+    with pytest.raises(DatabaseUnavailable):
+        reserve()
+    held = reserve()
+    proxy.lose(carrying="lost-capture")
+    with pytest.raises(DatabaseUnavailable):
+        capture(held.hold.id)
+    captured = capture(held.hold.id)
+
+    assert proxy.lost == lost + 2
+    assert held.hold.amount == 4
+    assert holds_of(module_database.owner, payer) == [(held.hold.id, "captured", 4, 3)]
+    assert ledger(module_database.owner, payer) == [(10, 10, "opening"), (-3, 7, "lost-capture")]
+    assert captured.transaction.request_id == "lost-capture"
+    assert (captured.balance.available, captured.balance.held) == (7, 0)
+    assert money.reconcile().clean
+
+
+def holds_of(owner: Engine, user: uuid.UUID) -> list[tuple[uuid.UUID, str, int, int]]:
+    """The user's holds: (id, status, amount, captured_amount)."""
+    with owner.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT h.id, h.status, h.amount, h.captured_amount FROM holds h"
+                " JOIN accounts a ON a.id = h.account_id WHERE a.user_id = :id ORDER BY h.create_time"
+            ),
+            {"id": user},
+        )
+        return [(row.id, row.status, row.amount, row.captured_amount) for row in rows]
